@@ -1,1 +1,24 @@
-export {};
+// @dc/audit: Linux audit record parser, event assembler and interpreter (pure; SPEC 2.2).
+export type {
+  AuditRecord,
+  AuditParseError,
+  AuditEventKind,
+  ProcessContext,
+  AuditEventBase,
+  ProcessStartEvent,
+  FileOperation,
+  FileEvent,
+  SocketAddress,
+  NetworkOperation,
+  NetworkEvent,
+  SecurityAction,
+  SecurityEvent,
+  OtherEvent,
+  AuditEvent,
+  AuditStats,
+  AssemblerOptions,
+  AssemblerSinks,
+} from './types';
+export { AuditAssembler, DEFAULT_ASSEMBLER_OPTIONS } from './assembly/assembler';
+export { parseAuditStream } from './stream/parse-stream';
+export type { ParseStreamOptions, AuditEventStream } from './stream/parse-stream';
