@@ -1,0 +1,109 @@
+// A gRPC server that always serves grpc.health.v1 and server reflection beside the app's services.
+import { type ServerCredentials, Server, type ServerOptions, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type { Logger } from 'pino';
+
+export interface GrpcServiceBinding {
+  readonly definition: ServiceDefinition;
+  readonly implementation: UntypedServiceImplementation;
+}
+
+export interface StartGrpcServerOptions {
+  /** Name used in logs, e.g. `api` or `gateway`. */
+  readonly name: string;
+  readonly host: string;
+  /** 0 picks a free port; the bound port is returned. */
+  readonly port: number;
+  /** Defaults to insecure (plaintext) — only for loopback development. */
+  readonly credentials?: ServerCredentials;
+  readonly services: readonly GrpcServiceBinding[];
+  /** FileDescriptorSet (base64) of the app's services, for reflection (from @dc/proto). */
+  readonly descriptorSetBase64?: string;
+  readonly log: Logger;
+  readonly options?: ServerOptions;
+}
+
+export interface GrpcServerHandle {
+  readonly server: Server;
+  readonly port: number;
+  readonly health: HealthImplementation;
+  /** Full names of the services served (without health and reflection). */
+  readonly serviceNames: readonly string[];
+  /** Sets every served service, and the overall '' entry, to SERVING or NOT_SERVING. */
+  setServing(serving: boolean): void;
+  /** Stops accepting calls, lets running ones finish for up to graceMs, then cancels the rest. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** `/dc.settings.v1.SettingsService/GetX` → `dc.settings.v1.SettingsService` */
+export function serviceNameOf(definition: ServiceDefinition): string {
+  const first = Object.values(definition)[0];
+  if (!first) throw new Error('service definition has no methods');
+  return first.path.slice(1, first.path.lastIndexOf('/'));
+}
+
+export async function startGrpcServer(opts: StartGrpcServerOptions): Promise<GrpcServerHandle> {
+  const log = opts.log.child({ server: opts.name });
+  const server = new Server({ 'grpc.keepalive_permit_without_calls': 1, ...opts.options });
+  const serviceNames = opts.services.map((s) => serviceNameOf(s.definition));
+  for (const s of opts.services) server.addService(s.definition, s.implementation);
+
+  const health = new HealthImplementation({ '': 'NOT_SERVING' });
+  health.addToServer(server);
+  new ReflectionService(reflectionPackage(opts.descriptorSetBase64, serviceNames)).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${opts.host}:${opts.port}`, opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(new Error(`cannot listen on ${opts.host}:${opts.port} (${opts.name}): ${err.message}`)) : resolve(bound),
+    );
+  });
+  const setServing = (serving: boolean) => {
+    const s = serving ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', s);
+    for (const name of serviceNames) health.setStatus(name, s);
+  };
+  setServing(true);
+  log.info({ host: opts.host, port, services: serviceNames, tls: Boolean(opts.credentials?._isSecure()) }, 'grpc server listening');
+
+  return {
+    server,
+    port,
+    health,
+    serviceNames,
+    setServing,
+    async shutdown(graceMs = 5000) {
+      setServing(false);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          log.warn({ graceMs }, 'grpc calls still running after the grace period; cancelling them');
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      log.info('grpc server stopped');
+    },
+  };
+}
+
+/** Our services from the descriptor set, plus grpc.health.v1, so reflection lists everything served. */
+function reflectionPackage(descriptorSetBase64: string | undefined, served: readonly string[]): PackageDefinition {
+  const health = loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  if (!descriptorSetBase64) return health;
+  const ours = loadFileDescriptorSetFromBuffer(Buffer.from(descriptorSetBase64, 'base64'), { keepCase: true });
+  // Keep every message and enum (for type lookups) but list only the services served here.
+  const filtered: PackageDefinition = {};
+  for (const [name, def] of Object.entries(ours)) {
+    const isService = !('format' in def);
+    if (isService && !served.includes(name)) continue;
+    filtered[name] = def;
+  }
+  return { ...filtered, ...health };
+}

@@ -1,0 +1,35 @@
+// @dc/service-kit: what every Direct Connect server app needs to start, serve and stop well.
+export {
+  ConfigError,
+  type ConfigIssue,
+  describeIssue,
+  listenSchema,
+  loadConfig,
+  type LoadConfigOptions,
+  LOG_LEVELS,
+  type LogLevel,
+  logLevelSchema,
+  metricsSchema,
+  portSchema,
+} from './config';
+export { createLogger, type CreateLoggerOptions, REDACT_PATHS, type RootLogger } from './logger';
+export {
+  AlreadyExists,
+  DeadlineExceeded,
+  DomainError,
+  FailedPrecondition,
+  InvalidArgument,
+  NotFound,
+  PermissionDenied,
+  ResourceExhausted,
+  toServiceError,
+  Unauthenticated,
+  Unavailable,
+  Unimplemented,
+} from './errors';
+export { type GrpcServerHandle, type GrpcServiceBinding, serviceNameOf, startGrpcServer, type StartGrpcServerOptions } from './grpc-server';
+export { clientCredentials, type ClientTls, readTlsFiles, serverCredentials, type TlsFiles, type TlsPem } from './tls';
+export { createMetricsRegistry, type MetricsHandle, startMetricsServer } from './metrics';
+export { runService, type RunningService, type RunServiceOptions } from './lifecycle';
+export { serviceProgram, type ServiceCliOptions } from './cli';
+export { VERSION } from './version';
