@@ -1,0 +1,85 @@
+// Follows a real temp file through appends, rotation by rename and truncation.
+import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../testing/wait-for';
+import { followFile } from './follow-file';
+import { LineSplitter } from './line-splitter';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function follow(path: string, fromStart = false) {
+  const ac = new AbortController();
+  const seen: string[] = [];
+  const reopened: string[] = [];
+  const opened: number[] = [];
+  const done = (async () => {
+    for await (const batch of followFile(path, { pollMs: 5, fromStart, signal: ac.signal, onReopen: (r) => reopened.push(r), onOpen: (p) => opened.push(p) })) {
+      seen.push(...batch);
+    }
+  })();
+  return { seen, reopened, opened, stop: async () => (ac.abort(), await done) };
+}
+
+describe('followFile', () => {
+  it('starts at the end, then yields appended lines, across rotation and truncation', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rec-follow-'));
+    dirs.push(dir);
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, 'old line before start\n');
+    const f = follow(log);
+    await waitFor(() => f.opened.length === 1, 'the follower to open the file');
+    appendFileSync(log, 'a1\na2\npart');
+    await waitFor(() => f.seen.includes('a2'), 'a2');
+    appendFileSync(log, 'ial\n');
+    await waitFor(() => f.seen.includes('partial'), 'the partial line completed');
+
+    appendFileSync(log, 'last before rotation\n');
+    renameSync(log, `${log}.1`);
+    appendFileSync(`${log}.1`, 'late write to the rotated file\n');
+    writeFileSync(log, 'b1 in the new file\n');
+    await waitFor(() => f.seen.includes('b1 in the new file'), 'b1');
+
+    truncateSync(log, 0);
+    await waitFor(() => f.reopened.includes('truncated'), 'truncation noticed');
+    appendFileSync(log, 'c1 after truncation\n');
+    await waitFor(() => f.seen.includes('c1 after truncation'), 'c1');
+    await f.stop();
+
+    expect(f.seen).toEqual([
+      'a1',
+      'a2',
+      'partial',
+      'last before rotation',
+      'late write to the rotated file',
+      'b1 in the new file',
+      'c1 after truncation',
+    ]);
+    expect(f.reopened).toEqual(['rotated', 'truncated']);
+  });
+
+  it('waits for a file that does not exist yet and reads it from the start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rec-follow-'));
+    dirs.push(dir);
+    const log = join(dir, 'audit.log');
+    const f = follow(log, true);
+    writeFileSync(log, 'x1\nx2\n');
+    await waitFor(() => f.seen.length === 2, 'two lines');
+    await f.stop();
+    expect(f.seen).toEqual(['x1', 'x2']);
+  });
+});
+
+describe('LineSplitter', () => {
+  it('joins lines split across chunks, even inside a multi-byte character', () => {
+    const s = new LineSplitter();
+    const bytes = Buffer.from('é1\r\nz');
+    expect(s.push(bytes.subarray(0, 1))).toEqual([]);
+    expect(s.push(bytes.subarray(1))).toEqual(['é1']);
+    expect(s.end()).toEqual(['z']);
+  });
+});
