@@ -22,3 +22,8 @@ export type {
 export { AuditAssembler, DEFAULT_ASSEMBLER_OPTIONS } from './assembly/assembler';
 export { parseAuditStream } from './stream/parse-stream';
 export type { ParseStreamOptions, AuditEventStream } from './stream/parse-stream';
+export { parseRecord, isParseError } from './records/parse-record';
+export { decodeFieldValue, decodeProctitle } from './records/values';
+export { interpretEvent, execveArgs } from './interpretation/interpret';
+export { decodeSockaddr } from './interpretation/sockaddr';
+export { syscallName } from './syscalls/syscalls';

@@ -96,7 +96,7 @@ export interface AuditEventBase {
   readonly process: ProcessContext;
   /** The records themselves, for callers that store or re-interpret raw data. */
   readonly records: readonly AuditRecord[];
-  /** True when the event was emitted without its end (EOE) because of a timeout or a flush. */
+  /** True when the open-event cap evicted the event before it completed (see `AuditStats.evictedIncomplete`). */
   readonly incomplete?: boolean;
 }
 
@@ -224,7 +224,7 @@ export interface AuditStats {
   malformed: number;
   /** Events emitted incomplete because the open-event cap was reached. */
   evictedIncomplete: number;
-  /** Events emitted incomplete because their timeout passed (or the stream ended). */
+  /** Events completed by `expire()` because their wall-clock timeout passed. */
   timedOut: number;
 }
 
@@ -236,6 +236,8 @@ export interface AssemblerOptions {
    * the window ausearch uses.
    */
   graceMs?: number;
+  /** …or once this many newer events opened after it (default 100), whichever comes first. */
+  graceEvents?: number;
   /** Wall-clock time after which an open event is emitted incomplete by `expire()`. Default 5000 ms. */
   timeoutMs?: number;
   /** Cap on open events; the oldest is emitted incomplete (and counted) beyond it. Default 5000 (SPEC 2.6 PendingEventCap). */

@@ -1,16 +1,38 @@
 // Push-style event assembler: lines in, interpreted events out through callbacks (hot path).
 import type { AssemblerOptions, AssemblerSinks, AuditParseError, AuditRecord, AuditStats } from '../types';
+import { parseError, parseRecordOrReason } from '../records/parse-record';
+import { interpretEvent } from '../interpretation/interpret';
 
 /** Defaults of {@link AssemblerOptions}. */
 export const DEFAULT_ASSEMBLER_OPTIONS = {
   graceMs: 2000, // ausearch's window for late records
+  graceEvents: 100,
   timeoutMs: 5000,
   maxOpenEvents: 5000, // SPEC 2.6 PendingEventCap
   maxErrorsKept: 1000,
 } as const;
 
+/** Records of one (node, timestamp, serial) still waiting for their end. */
+interface OpenEvent {
+  readonly key: string;
+  readonly node: string | undefined;
+  readonly timestamp: number;
+  readonly serial: number;
+  readonly records: AuditRecord[];
+  /** Order in which events were opened; grace counts events opened after this one. */
+  readonly seq: number;
+  /** Injected-clock time of the first record, for `expire()`. */
+  readonly openedAt: number;
+}
+
 /**
  * Synchronous assembler for hot paths (e.g. an audispd plugin reading stdin).
+ *
+ * Records sharing (node, timestamp, serial) form one event. An event completes on its EOE
+ * record; or once a newer event has opened and either stream time (record timestamps) moved
+ * `graceMs` past it or `graceEvents` newer events opened (late records of interleaved events
+ * still join); or on `expire()` after `timeoutMs` of wall-clock time; or on `flush()`. At most
+ * `maxOpenEvents` stay open: beyond that the oldest is emitted with `incomplete: true`.
  *
  * @example
  * const asm = new AuditAssembler({ onEvent: (e) => store(e) });
@@ -20,33 +42,125 @@ export const DEFAULT_ASSEMBLER_OPTIONS = {
 export class AuditAssembler {
   /** Counters so far. */
   readonly stats: AuditStats = { lines: 0, records: 0, events: 0, malformed: 0, evictedIncomplete: 0, timedOut: 0 };
-  /** The first `maxErrorsKept` parse errors. */
+  /** The first `maxErrorsKept` parse errors (all are counted in `stats.malformed`). */
   readonly errors: AuditParseError[] = [];
 
+  private readonly open = new Map<string, OpenEvent>();
+  private last: OpenEvent | undefined;
+  private seq = 0;
+  private streamTime = 0;
+  private readonly graceMs: number;
+  private readonly graceEvents: number;
+  private readonly timeoutMs: number;
+  private readonly maxOpen: number;
+  private readonly maxErrorsKept: number;
+  private readonly clock: () => number;
+  private readonly onEvent: AssemblerSinks['onEvent'];
+  private readonly onError: AssemblerSinks['onError'];
+
   constructor(sinks: AssemblerSinks, options: AssemblerOptions = {}) {
-    void sinks;
-    void options;
-    throw new Error('AuditAssembler: not implemented yet');
+    this.onEvent = sinks.onEvent;
+    this.onError = sinks.onError;
+    this.graceMs = options.graceMs ?? DEFAULT_ASSEMBLER_OPTIONS.graceMs;
+    this.graceEvents = options.graceEvents ?? DEFAULT_ASSEMBLER_OPTIONS.graceEvents;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_ASSEMBLER_OPTIONS.timeoutMs;
+    this.maxOpen = Math.max(1, options.maxOpenEvents ?? DEFAULT_ASSEMBLER_OPTIONS.maxOpenEvents);
+    this.maxErrorsKept = options.maxErrorsKept ?? DEFAULT_ASSEMBLER_OPTIONS.maxErrorsKept;
+    this.clock = options.clock ?? Date.now;
   }
 
-  /** Feeds one line (without its newline). Emits any events it completes. */
+  /** Feeds one line (trailing CR/LF ignored). Blank lines are counted and skipped. */
   push(line: string): void {
-    void line;
+    const lineNumber = ++this.stats.lines;
+    if (isBlank(line)) return;
+    const r = parseRecordOrReason(line, lineNumber);
+    if (typeof r === 'string') {
+      this.stats.malformed++;
+      const err = parseError(line, lineNumber, r);
+      if (this.errors.length < this.maxErrorsKept) this.errors.push(err);
+      this.onError?.(err);
+      return;
+    }
+    this.pushRecord(r);
   }
 
   /** Feeds an already parsed record. */
   pushRecord(record: AuditRecord): void {
-    void record;
+    this.stats.records++;
+    let ev = this.last;
+    if (ev === undefined || ev.serial !== record.serial || ev.timestamp !== record.timestamp || ev.node !== record.node) {
+      const key = record.node === undefined ? `${record.timestamp}:${record.serial}` : `${record.node}|${record.timestamp}:${record.serial}`;
+      ev = this.open.get(key);
+      if (ev === undefined) {
+        if (record.timestamp > this.streamTime) this.streamTime = record.timestamp;
+        this.completeGraced();
+        ev = {
+          key,
+          node: record.node,
+          timestamp: record.timestamp,
+          serial: record.serial,
+          records: [],
+          seq: this.seq++,
+          openedAt: this.clock(),
+        };
+        this.open.set(key, ev);
+        if (this.open.size > this.maxOpen) this.evictOldest();
+      }
+      this.last = ev;
+    }
+    ev.records.push(record);
+    if (record.type === 'EOE') this.complete(ev, false);
   }
 
-  /** Emits, incomplete, every open event older than `timeoutMs` by the injected clock. */
-  expire(): void {}
+  /** Emits every open event older than `timeoutMs` by the injected clock. */
+  expire(): void {
+    const cutoff = this.clock() - this.timeoutMs;
+    for (const ev of this.open.values()) {
+      if (ev.openedAt > cutoff) break; // Map keeps opening order
+      this.stats.timedOut++;
+      this.complete(ev, false);
+    }
+  }
 
   /** Emits every open event (end of input). */
-  flush(): void {}
+  flush(): void {
+    for (const ev of this.open.values()) this.complete(ev, false);
+  }
 
   /** Number of events currently open. */
   get openEvents(): number {
-    return 0;
+    return this.open.size;
   }
+
+  /** Completes the oldest open events that a newly opened event has graced out. */
+  private completeGraced(): void {
+    const minSeq = this.seq - this.graceEvents;
+    const minTime = this.streamTime - this.graceMs;
+    for (const ev of this.open.values()) {
+      if (ev.seq >= minSeq && ev.timestamp >= minTime) break;
+      this.complete(ev, false);
+    }
+  }
+
+  private evictOldest(): void {
+    const oldest = this.open.values().next().value;
+    if (oldest === undefined) return;
+    this.stats.evictedIncomplete++;
+    this.complete(oldest, true);
+  }
+
+  private complete(ev: OpenEvent, incomplete: boolean): void {
+    this.open.delete(ev.key);
+    if (this.last === ev) this.last = undefined;
+    this.stats.events++;
+    this.onEvent(interpretEvent(ev.records, incomplete));
+  }
+}
+
+function isBlank(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false;
+  }
+  return true;
 }

@@ -1,0 +1,344 @@
+// Interpretation: the records of one assembled event → one typed AuditEvent (SPEC 2.1 event types).
+import { posix } from 'node:path';
+import type {
+  AuditEvent,
+  AuditRecord,
+  FileOperation,
+  NetworkOperation,
+  ProcessContext,
+  SecurityAction,
+  SocketAddress,
+} from '../types';
+import { decodeFieldValue, decodeProctitle, isHexEncoded, hexToString, toInt } from '../records/values';
+import { archInfo, syscallName } from '../syscalls/syscalls';
+import { decodeSockaddr } from './sockaddr';
+
+/** Record types that make an event a security event, and what they mean. */
+const SECURITY_ACTIONS: Record<string, SecurityAction> = {
+  USER_AUTH: 'authentication',
+  GRP_AUTH: 'authentication',
+  USER_ERR: 'authentication',
+  ANOM_LOGIN_FAILURES: 'authentication',
+  USER_ACCT: 'authorization',
+  USER_LOGIN: 'login',
+  LOGIN: 'login',
+  ANOM_LOGIN_LOCATION: 'login',
+  ANOM_LOGIN_SESSIONS: 'login',
+  ANOM_LOGIN_TIME: 'login',
+  ANOM_LOGIN_ACCT: 'login',
+  USER_LOGOUT: 'logout',
+  USER_START: 'session-start',
+  USER_END: 'session-end',
+  CRED_ACQ: 'credential-acquire',
+  CRED_DISP: 'credential-dispose',
+  CRED_REFR: 'credential-refresh',
+  USER_ROLE_CHANGE: 'role-change',
+  ROLE_ASSIGN: 'role-change',
+  ROLE_REMOVE: 'role-change',
+  ROLE_MODIFY: 'role-change',
+  ADD_USER: 'account-change',
+  DEL_USER: 'account-change',
+  ADD_GROUP: 'account-change',
+  DEL_GROUP: 'account-change',
+  USER_MGMT: 'account-change',
+  GRP_MGMT: 'account-change',
+  USER_CHAUTHTOK: 'account-change',
+  GRP_CHAUTHTOK: 'account-change',
+  ACCT_LOCK: 'account-change',
+  ACCT_UNLOCK: 'account-change',
+  CHUSER_ID: 'privilege-change',
+  CHGRP_ID: 'privilege-change',
+  USER_CMD: 'command',
+};
+
+/** System calls that change a process's credentials (privilege change when they succeed). */
+const PRIVILEGE_SYSCALLS = new Set([
+  'setuid', 'setreuid', 'setresuid', 'setfsuid', 'setgid', 'setregid', 'setresgid', 'setfsgid',
+  'setuid32', 'setreuid32', 'setresuid32', 'setgid32', 'setregid32', 'setresgid32', 'capset',
+]);
+
+const FILE_SYSCALLS: Record<string, FileOperation | 'open'> = {
+  open: 'open', openat: 'open', openat2: 'open', open_by_handle_at: 'open',
+  creat: 'create', mkdir: 'create', mkdirat: 'create', mknod: 'create', mknodat: 'create',
+  write: 'write', writev: 'write', pwrite: 'write', pwrite64: 'write', pwritev: 'write', pwritev2: 'write',
+  truncate: 'write', truncate64: 'write', ftruncate: 'write', ftruncate64: 'write', fallocate: 'write',
+  unlink: 'delete', unlinkat: 'delete', rmdir: 'delete',
+  rename: 'rename', renameat: 'rename', renameat2: 'rename',
+  chmod: 'chmod', fchmod: 'chmod', fchmodat: 'chmod', fchmodat2: 'chmod',
+  chown: 'chown', fchown: 'chown', lchown: 'chown', fchownat: 'chown', chown32: 'chown', fchown32: 'chown', lchown32: 'chown',
+  link: 'link', linkat: 'link', symlink: 'link', symlinkat: 'link',
+};
+
+const NETWORK_SYSCALLS: Record<string, NetworkOperation> = {
+  connect: 'connect', accept: 'accept', accept4: 'accept', bind: 'bind', listen: 'listen',
+  sendto: 'sendto', sendmsg: 'sendto', recvfrom: 'recvfrom', recvmsg: 'recvfrom',
+};
+
+const O_ACCMODE = 3;
+const O_CREAT = 0o100;
+const O_TRUNC = 0o1000;
+
+/** Event-level facts gathered in one pass over the records. */
+interface Gathered {
+  syscall: AuditRecord | undefined;
+  execve: AuditRecord[] | undefined;
+  paths: AuditRecord[] | undefined;
+  cwd: AuditRecord | undefined;
+  proctitle: AuditRecord | undefined;
+  sockaddr: AuditRecord | undefined;
+  security: AuditRecord | undefined;
+  securityAction: SecurityAction | undefined;
+}
+
+/**
+ * Interprets one assembled event. `records` must share node, timestamp and serial.
+ * @param incomplete the assembler evicted the event before it completed.
+ */
+export function interpretEvent(records: readonly AuditRecord[], incomplete = false): AuditEvent {
+  const g: Gathered = {
+    syscall: undefined, execve: undefined, paths: undefined, cwd: undefined,
+    proctitle: undefined, sockaddr: undefined, security: undefined, securityAction: undefined,
+  };
+  const recordTypes = new Array<string>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    const t = r.type;
+    recordTypes[i] = t;
+    switch (t) {
+      case 'SYSCALL':
+        g.syscall ??= r;
+        break;
+      case 'EXECVE':
+        (g.execve ??= []).push(r);
+        break;
+      case 'PATH':
+        (g.paths ??= []).push(r);
+        break;
+      case 'CWD':
+        g.cwd ??= r;
+        break;
+      case 'PROCTITLE':
+        g.proctitle ??= r;
+        break;
+      case 'SOCKADDR':
+        g.sockaddr ??= r;
+        break;
+      default: {
+        const action = SECURITY_ACTIONS[t];
+        if (action !== undefined && g.security === undefined) {
+          g.security = r;
+          g.securityAction = action;
+        }
+      }
+    }
+  }
+  const first = records[0];
+  const process = processContext(g.syscall ?? g.security ?? first);
+  const base = {
+    node: first.node,
+    timestamp: first.timestamp,
+    serial: first.serial,
+    recordTypes,
+    process,
+    records,
+    ...(incomplete ? { incomplete: true } : {}),
+  };
+  const syscall = process.syscall;
+
+  if (g.security !== undefined) return securityEvent(base, g.security, g.securityAction!, process);
+  if (syscall === 'execve' || syscall === 'execveat' || (syscall === undefined && g.execve !== undefined)) {
+    return processStart(base, g, process);
+  }
+  if (syscall !== undefined) {
+    const fileOp = FILE_SYSCALLS[syscall];
+    if (fileOp !== undefined) {
+      const ev = fileEvent(base, g, fileOp, g.syscall!);
+      if (ev !== undefined) return ev;
+    }
+    const netOp = NETWORK_SYSCALLS[syscall];
+    if (netOp !== undefined) return networkEvent(base, g, netOp, process);
+    if (PRIVILEGE_SYSCALLS.has(syscall) && process.success !== false) {
+      return {
+        ...base, kind: 'security', action: 'privilege-change', account: undefined,
+        result: process.success === undefined ? undefined : 'success',
+        terminal: process.tty, remoteAddress: undefined, hostname: undefined, operation: syscall, command: undefined,
+      };
+    }
+  }
+  return { ...base, kind: 'other' };
+}
+
+type Base = Omit<AuditEvent, 'kind'> & Record<string, unknown>;
+
+/** Process context from a SYSCALL record, or from a user-space message's header. */
+function processContext(r: AuditRecord): ProcessContext {
+  const f = r.fields;
+  const p: ProcessContext = {};
+  let v: number | undefined;
+  if ((v = toInt(f.pid)) !== undefined) p.pid = v;
+  if ((v = toInt(f.ppid)) !== undefined) p.ppid = v;
+  if ((v = toInt(f.uid)) !== undefined) p.uid = v;
+  if ((v = toInt(f.gid)) !== undefined) p.gid = v;
+  if ((v = toInt(f.euid)) !== undefined) p.euid = v;
+  if ((v = toInt(f.egid)) !== undefined) p.egid = v;
+  if ((v = toInt(f.suid)) !== undefined) p.suid = v;
+  if ((v = toInt(f.fsuid)) !== undefined) p.fsuid = v;
+  if ((v = toInt(f.auid)) !== undefined) p.auid = v;
+  if ((v = toInt(f.ses)) !== undefined) p.ses = v;
+  if (f.exe !== undefined) p.exe = decodeFieldValue(f.exe);
+  if (f.comm !== undefined) p.comm = decodeFieldValue(f.comm);
+  const tty = f.tty ?? f.terminal;
+  if (tty !== undefined) p.tty = tty;
+  if (f.success !== undefined) p.success = f.success === 'yes';
+  if ((v = toInt(f.exit)) !== undefined) p.exit = v;
+  if (f.arch !== undefined) p.arch = archInfo(f.arch)?.name ?? f.arch;
+  if (f.syscall !== undefined) p.syscall = syscallName(f.arch, f.syscall);
+  const key = f.key;
+  if (key !== undefined && key !== '(null)') p.key = decodeFieldValue(key);
+  if (f.subj !== undefined) p.subj = f.subj;
+  return p;
+}
+
+/** Full argv from EXECVE records, joining `aN[i]` chunks; PROCTITLE when there is no EXECVE. */
+export function execveArgs(execve: readonly AuditRecord[]): { argv: string[]; argc: number | undefined } {
+  const get = (key: string): string | undefined => {
+    for (const r of execve) {
+      const v = r.fields[key];
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+  const argc = toInt(get('argc'));
+  const argv: string[] = [];
+  const limit = argc ?? Number.MAX_SAFE_INTEGER;
+  for (let i = 0; i < limit; i++) {
+    const whole = get(`a${i}`);
+    if (whole !== undefined) {
+      argv.push(decodeFieldValue(whole));
+      continue;
+    }
+    if (get(`a${i}_len`) === undefined && get(`a${i}[0]`) === undefined) break;
+    const chunks: string[] = [];
+    for (let j = 0; ; j++) {
+      const c = get(`a${i}[${j}]`);
+      if (c === undefined) break;
+      chunks.push(c);
+    }
+    // Hex chunks may split a UTF-8 sequence: join the hex before decoding.
+    if (chunks.length > 0 && chunks.every(isHexEncoded)) argv.push(hexToString(chunks.join('')));
+    else argv.push(chunks.map(decodeFieldValue).join(''));
+  }
+  return { argv, argc };
+}
+
+function processStart(base: Base, g: Gathered, process: ProcessContext): AuditEvent {
+  const proctitle = g.proctitle?.fields.proctitle;
+  const title = proctitle !== undefined ? decodeProctitle(proctitle) : undefined;
+  let argv: string[] = [];
+  let argc: number | undefined;
+  if (g.execve !== undefined) ({ argv, argc } = execveArgs(g.execve));
+  else if (proctitle !== undefined) argv = decodeFieldValue(proctitle).split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
+  const cwdRaw = g.cwd?.fields.cwd;
+  const firstPath = g.paths?.[0]?.fields.name;
+  return {
+    ...base,
+    kind: 'process-start',
+    exe: process.exe ?? (firstPath !== undefined ? decodeFieldValue(firstPath) : undefined),
+    argv,
+    argc,
+    cwd: cwdRaw !== undefined ? decodeFieldValue(cwdRaw) : undefined,
+    proctitle: title,
+  };
+}
+
+/** Absolute form of a PATH name: relative names are joined to the CWD. */
+function resolvePath(name: string | undefined, cwd: string | undefined): string | undefined {
+  if (name === undefined || name === '(null)') return undefined;
+  const decoded = decodeFieldValue(name);
+  if (decoded.startsWith('/')) return posix.normalize(decoded);
+  if (cwd === undefined) return decoded;
+  return posix.join(cwd, decoded);
+}
+
+function fileEvent(base: Base, g: Gathered, op: FileOperation | 'open', syscall: AuditRecord): AuditEvent | undefined {
+  const paths = g.paths ?? [];
+  const cwd = g.cwd?.fields.cwd !== undefined ? decodeFieldValue(g.cwd.fields.cwd) : undefined;
+  const byType = (t: string): AuditRecord | undefined => paths.find((p) => p.fields.nametype === t);
+  // The object: the CREATE/DELETE item when present, else the last non-PARENT item, else any.
+  const created = byType('CREATE');
+  const deleted = byType('DELETE');
+  const object = created ?? deleted ?? [...paths].reverse().find((p) => p.fields.nametype !== 'PARENT') ?? paths[paths.length - 1];
+  let operation: FileOperation;
+  if (op === 'open') {
+    const name = syscallName(syscall.fields.arch, syscall.fields.syscall ?? '');
+    const flagsRaw = name === 'open' ? syscall.fields.a1 : syscall.fields.a2;
+    const flags = flagsRaw !== undefined ? parseInt(flagsRaw, 16) : NaN;
+    if (created !== undefined) operation = 'create';
+    else if (!Number.isNaN(flags) && ((flags & O_ACCMODE) !== 0 || (flags & (O_TRUNC | O_CREAT)) !== 0)) operation = 'write';
+    else return undefined; // opened for reading: not a file change
+  } else operation = op;
+  let path = resolvePath(object?.fields.name, cwd);
+  let oldPath: string | undefined;
+  if (operation === 'rename') {
+    oldPath = resolvePath(deleted?.fields.name, cwd);
+    path = resolvePath(created?.fields.name, cwd) ?? path;
+  } else if (operation === 'link') {
+    path = resolvePath((created ?? object)?.fields.name, cwd);
+    const target = paths.find((p) => p !== created && p.fields.nametype === 'NORMAL');
+    oldPath = resolvePath(target?.fields.name, cwd);
+  } else if (operation === 'delete') {
+    path = resolvePath((deleted ?? object)?.fields.name, cwd);
+  }
+  return {
+    ...base,
+    kind: 'file',
+    operation,
+    path,
+    oldPath,
+    inode: toInt(object?.fields.inode),
+    mode: object?.fields.mode,
+    cwd,
+  };
+}
+
+function networkEvent(base: Base, g: Gathered, operation: NetworkOperation, process: ProcessContext): AuditEvent {
+  const raw = g.sockaddr?.fields.saddr;
+  const bigEndian = archInfo(g.syscall?.fields.arch)?.bigEndian ?? false;
+  const addr: SocketAddress | undefined = raw !== undefined ? decodeSockaddr(raw, bigEndian) : undefined;
+  void process;
+  const local = operation === 'bind' || operation === 'listen';
+  return {
+    ...base,
+    kind: 'network',
+    operation,
+    family: addr?.family,
+    remote: local ? undefined : addr,
+    local: local ? addr : undefined,
+  };
+}
+
+function securityEvent(base: Base, r: AuditRecord, action: SecurityAction, process: ProcessContext): AuditEvent {
+  const f = r.fields;
+  const e = r.enriched;
+  const text = (v: string | undefined): string | undefined =>
+    v === undefined || v === '?' || v === '(none)' || v === '"?"' ? undefined : decodeFieldValue(v);
+  let account = text(f.acct);
+  if (account === undefined && f.id !== undefined) account = e?.ID ?? f.id;
+  if (account === undefined && r.type === 'LOGIN' && f.auid !== undefined) account = e?.AUID ?? f.auid;
+  const res = f.res;
+  const result =
+    res === undefined ? undefined : res === 'success' || res === '1' || res === 'yes' ? 'success' : 'failure';
+  const terminal = text(f.terminal) ?? (f.tty !== undefined ? f.tty : process.tty);
+  return {
+    ...base,
+    kind: 'security',
+    action,
+    account,
+    result,
+    terminal,
+    remoteAddress: text(f.addr),
+    hostname: text(f.hostname),
+    operation: text(f.op),
+    command: text(f.cmd),
+  };
+}

@@ -1,0 +1,169 @@
+// Record parser: one audit text line → AuditRecord (char-code scanning, no per-field regexes).
+import type { AuditParseError, AuditRecord } from '../types';
+
+const SPACE = 32;
+const TAB = 9;
+const EQ = 61;
+const DQUOTE = 34;
+const SQUOTE = 39;
+const GS = '\x1d'; // ENRICHED separator between raw and interpreted fields
+
+/** Parsed record (a plain class so V8 gives every record the same shape). */
+class Record_ implements AuditRecord {
+  constructor(
+    readonly type: string,
+    readonly node: string | undefined,
+    readonly timestamp: number,
+    readonly serial: number,
+    readonly fields: Record<string, string>,
+    readonly enriched: Record<string, string> | undefined,
+    readonly text: string | undefined,
+    readonly line: number,
+  ) {}
+}
+
+/** Reads an unsigned decimal at `i`; returns -1 when there is no digit there. Sets `scanEnd`. */
+let scanEnd = 0;
+function readDigits(s: string, i: number, end: number): number {
+  let n = 0;
+  const start = i;
+  while (i < end) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    n = n * 10 + c;
+    i++;
+  }
+  scanEnd = i;
+  return i === start ? -1 : n;
+}
+
+/**
+ * Scans `k=v` pairs of s[i, end) into `fields` (first occurrence of a key wins). Words without
+ * `=` are collected into the returned text. `msg='…'` payloads are flattened when `flatten`.
+ */
+function scanFields(
+  s: string,
+  i: number,
+  end: number,
+  fields: Record<string, string>,
+  flatten: boolean,
+  stripQuotes: boolean,
+  text: string[] | undefined,
+): string[] | undefined {
+  while (i < end) {
+    let c = s.charCodeAt(i);
+    if (c === SPACE || c === TAB) {
+      i++;
+      continue;
+    }
+    const keyStart = i;
+    while (i < end) {
+      c = s.charCodeAt(i);
+      if (c === EQ || c === SPACE || c === TAB) break;
+      i++;
+    }
+    if (i >= end || c !== EQ) {
+      (text ??= []).push(s.slice(keyStart, i));
+      continue;
+    }
+    const key = s.slice(keyStart, i);
+    i++; // '='
+    let value: string;
+    c = i < end ? s.charCodeAt(i) : -1;
+    if (c === DQUOTE) {
+      let j = s.indexOf('"', i + 1);
+      j = j < 0 || j >= end ? end : j + 1;
+      value = stripQuotes ? s.slice(i + 1, j > i + 1 && s.charCodeAt(j - 1) === DQUOTE ? j - 1 : j) : s.slice(i, j);
+      i = j;
+    } else if (c === SQUOTE && flatten) {
+      let j = s.indexOf("'", i + 1);
+      if (j < 0 || j >= end) j = end;
+      text = scanFields(s, i + 1, j, fields, false, false, text);
+      i = j + 1;
+      continue;
+    } else {
+      let j = i;
+      while (j < end) {
+        const d = s.charCodeAt(j);
+        if (d === SPACE || d === TAB) break;
+        j++;
+      }
+      value = s.slice(i, j);
+      i = j;
+    }
+    // typeof guards keys such as "constructor" that exist on Object.prototype.
+    if (key !== '__proto__' && typeof fields[key] !== 'string') fields[key] = value;
+  }
+  return text;
+}
+
+/**
+ * Parses one line. Returns the record, or the reason it is not a record (a string).
+ * @internal Used by the assembler's hot path; the public form is {@link parseRecord}.
+ */
+export function parseRecordOrReason(line: string, lineNumber: number): AuditRecord | string {
+  let end = line.length;
+  while (end > 0) {
+    const c = line.charCodeAt(end - 1);
+    if (c !== 10 && c !== 13) break;
+    end--;
+  }
+  let i = 0;
+  let node: string | undefined;
+  if (line.startsWith('node=')) {
+    const sp = line.indexOf(' ', 5);
+    if (sp < 0 || sp >= end) return 'line has "node=" but nothing after it';
+    node = line.slice(5, sp);
+    i = sp + 1;
+  }
+  if (!line.startsWith('type=', i)) return 'missing "type=" at the start of the record';
+  i += 5;
+  const typeEnd = line.indexOf(' ', i);
+  if (typeEnd < 0 || typeEnd >= end || typeEnd === i) return 'missing "msg=audit(" after the record type';
+  const type = line.slice(i, typeEnd);
+  i = typeEnd + 1;
+  while (i < end && line.charCodeAt(i) === SPACE) i++;
+  if (!line.startsWith('msg=audit(', i)) return 'missing "msg=audit(" after the record type';
+  i += 10;
+  const seconds = readDigits(line, i, end);
+  if (seconds < 0 || line.charCodeAt(scanEnd) !== 46 /* . */) return 'audit(SECONDS.MILLIS:SERIAL): seconds are not a number';
+  i = scanEnd + 1;
+  const millisStart = i;
+  let millis = readDigits(line, i, end);
+  if (millis < 0 || line.charCodeAt(scanEnd) !== 58 /* : */) return 'audit(SECONDS.MILLIS:SERIAL): milliseconds are not a number';
+  const digits = scanEnd - millisStart;
+  if (digits !== 3) millis = digits < 3 ? millis * 10 ** (3 - digits) : Math.floor(millis / 10 ** (digits - 3));
+  i = scanEnd + 1;
+  const serial = readDigits(line, i, end);
+  if (serial < 0 || line.charCodeAt(scanEnd) !== 41 /* ) */) return 'audit(SECONDS.MILLIS:SERIAL): serial is not a number';
+  i = scanEnd + 1;
+  if (line.charCodeAt(i) === 58 /* : */) i++;
+  if (!Number.isSafeInteger(seconds * 1000) || !Number.isSafeInteger(serial)) return 'audit(SECONDS.MILLIS:SERIAL): number out of range';
+
+  const gs = line.indexOf(GS, i);
+  const bodyEnd = gs >= 0 && gs < end ? gs : end;
+  const fields: Record<string, string> = {};
+  const text = scanFields(line, i, bodyEnd, fields, true, false, undefined);
+  let enriched: Record<string, string> | undefined;
+  if (bodyEnd < end) {
+    enriched = {};
+    scanFields(line, bodyEnd + 1, end, enriched, false, true, undefined);
+  }
+  return new Record_(type, node, seconds * 1000 + millis, serial, fields, enriched, text?.join(' '), lineNumber);
+}
+
+/** Parses one audit line (trailing CR/LF ignored). Returns the record or a parse error. */
+export function parseRecord(line: string, lineNumber = 0): AuditRecord | AuditParseError {
+  const r = parseRecordOrReason(line, lineNumber);
+  return typeof r === 'string' ? parseError(line, lineNumber, r) : r;
+}
+
+/** True when `x` is a parse error rather than a record. */
+export function isParseError(x: AuditRecord | AuditParseError): x is AuditParseError {
+  return (x as AuditParseError).reason !== undefined;
+}
+
+/** @internal */
+export function parseError(line: string, lineNumber: number, reason: string): AuditParseError {
+  return { line: lineNumber, reason, text: line.length > 200 ? line.slice(0, 200) : line };
+}
