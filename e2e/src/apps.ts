@@ -1,0 +1,44 @@
+// How to start each server app for a test: its entry point, temp-dir config and the ports it serves.
+import { distEntry } from '@dc/service-kit/testing';
+
+export interface ServerApp {
+  readonly name: string;
+  readonly entry: string;
+  /** Environment that puts every port on 0 (ephemeral) and the data under dir. */
+  env(dir: string): Record<string, string>;
+  /** Names of the gRPC ports in the app's `service started` line. */
+  readonly grpcPorts: readonly string[];
+  /** The app's own gRPC services (reflection must list them). */
+  readonly services: readonly string[];
+}
+
+export const SERVER_APPS: readonly ServerApp[] = [
+  {
+    name: 'module-server',
+    entry: distEntry('apps/module-server'),
+    env: (dir) => ({
+      DC_MODULE_SERVER_DATA_DIR: dir,
+      DC_MODULE_SERVER_API__PORT: '0',
+      DC_MODULE_SERVER_GATEWAY__PORT: '0',
+      DC_MODULE_SERVER_METRICS__PORT: '0',
+    }),
+    grpcPorts: ['api', 'gateway'],
+    services: [],
+  },
+  {
+    name: 'zone-proxy',
+    entry: distEntry('apps/zone-proxy'),
+    env: (dir) => ({
+      DC_ZONE_PROXY_INSTALL_DIR: dir,
+      DC_ZONE_PROXY_ENDPOINT_INBOUND__HOST: '127.0.0.1',
+      DC_ZONE_PROXY_ENDPOINT_INBOUND__PORT: '0',
+      DC_ZONE_PROXY_MODULE_SERVER_INBOUND__HOST: '127.0.0.1',
+      DC_ZONE_PROXY_MODULE_SERVER_INBOUND__PORT: '0',
+      DC_ZONE_PROXY_PROVISIONING__HOST: '127.0.0.1',
+      DC_ZONE_PROXY_PROVISIONING__PORT: '0',
+      DC_ZONE_PROXY_METRICS__PORT: '0',
+    }),
+    grpcPorts: ['endpointInbound', 'moduleServerInbound', 'provisioning'],
+    services: [],
+  },
+];

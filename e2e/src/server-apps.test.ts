@@ -1,0 +1,82 @@
+// Every server app, run as a real process: health and reflection answered to an independent
+// gRPC implementation (Debian's python3-grpcio), --help, bad config, and a clean SIGTERM.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { makeTempDir, spawnService, type SpawnedService } from '@dc/service-kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVER_APPS } from './apps';
+
+const PYTHON = '/usr/bin/python3';
+const CLIENT = join(__dirname, 'grpc_interop.py');
+
+function python(args: string[]): Record<string, unknown> {
+  const r = spawnSync(PYTHON, [CLIENT, ...args], { encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`grpc_interop.py ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+describe.each(SERVER_APPS)('$name', (app) => {
+  const tmp = makeTempDir(`dc-e2e-${app.name}-`);
+  let svc: SpawnedService;
+  beforeAll(async () => {
+    svc = await spawnService({ entry: app.entry, env: app.env(tmp.dir) });
+  });
+  afterAll(async () => {
+    await svc?.stop('SIGKILL');
+    tmp.remove();
+  });
+
+  it('answers grpc.health.v1 Check with SERVING on every gRPC port, to the Python client', () => {
+    for (const port of app.grpcPorts) {
+      expect(svc.ports[port], `port ${port}`).toBeGreaterThan(0);
+      expect(python([`127.0.0.1:${svc.ports[port]}`, 'health'])).toEqual({ status: 'SERVING' });
+      for (const service of app.services) {
+        expect(python([`127.0.0.1:${svc.ports[port]}`, 'health', service])).toEqual({ status: 'SERVING' });
+      }
+    }
+  });
+
+  it('lists its services through server reflection, to the Python client', () => {
+    const port = svc.ports[app.grpcPorts[0]!]!;
+    const listing = python([`127.0.0.1:${port}`, 'reflection']) as { services: string[]; methods: Record<string, string[]> };
+    expect(listing.services).toContain('grpc.health.v1.Health');
+    for (const service of app.services) {
+      expect(listing.services).toContain(service);
+      expect(listing.methods[service]?.length, `${service} methods`).toBeGreaterThan(0);
+    }
+  });
+
+  it('serves Prometheus metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${svc.ports.metrics}/metrics`)).text();
+    expect(text).toContain('dc_process_cpu_user_seconds_total');
+  });
+
+  it('exits 0 on SIGTERM after a graceful shutdown', async () => {
+    const other = makeTempDir();
+    try {
+      const s = await spawnService({ entry: app.entry, env: app.env(other.dir) });
+      expect(await s.stop('SIGTERM')).toBe(0);
+      expect(s.logs.map((l) => l.msg)).toContain('service stopped');
+    } finally {
+      other.remove();
+    }
+  });
+
+  it('prints --help and exits 0', () => {
+    const r = spawnSync(process.execPath, [app.entry, '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Usage: /);
+    expect(r.stdout).toContain('--config <file>');
+  });
+
+  it('stops at start with a one-line error naming a malformed config key', () => {
+    const [firstPort] = app.grpcPorts;
+    const envKey = Object.keys(app.env(tmp.dir)).find((k) => k.toLowerCase().replace(/_/g, '').includes(firstPort!.toLowerCase()));
+    expect(envKey).toBeDefined();
+    const r = spawnSync(process.execPath, [app.entry], { encoding: 'utf8', env: { ...process.env, ...app.env(tmp.dir), [envKey!]: 'not-a-port' }, timeout: 20_000 });
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^${app.name}: config key "[\\w.]+" \\(env ${envKey}\\): .*\\(got "not-a-port"\\)$`));
+  });
+});
