@@ -18,8 +18,10 @@ export interface AuditRecord {
   readonly timestamp: number;
   /** Event serial (`audit(…:SERIAL)`); records of one event share node, timestamp and serial. */
   readonly serial: number;
-  /** Raw fields (see above). Keys are as written (`a0`, `a1[2]`, `old-auid`, `saddr`). */
+  /** Raw fields (see above). Keys are as written (`a0`, `a1[2]`, `old-auid`, `saddr`); first occurrence wins. */
   readonly fields: Readonly<Record<string, string>>;
+  /** Raw value of one field (same as `fields[key]`, without building the object: the fast path). */
+  get(key: string): string | undefined;
   /**
    * Interpreted fields auditd appended after the 0x1D separator (`log_format=ENRICHED`),
    * UPPERCASE keys with values unquoted (`UID: "root"`, `SYSCALL: "openat"`), or undefined.
@@ -236,7 +238,7 @@ export interface AssemblerOptions {
    * the window ausearch uses.
    */
   graceMs?: number;
-  /** …or once this many newer events opened after it (default 100), whichever comes first. */
+  /** …or once this many newer events opened after it (default 32), whichever comes first. */
   graceEvents?: number;
   /** Wall-clock time after which an open event is emitted incomplete by `expire()`. Default 5000 ms. */
   timeoutMs?: number;

@@ -1,12 +1,12 @@
 // Push-style event assembler: lines in, interpreted events out through callbacks (hot path).
 import type { AssemblerOptions, AssemblerSinks, AuditParseError, AuditRecord, AuditStats } from '../types';
-import { parseError, parseRecordOrReason } from '../records/parse-record';
+import { isUserMessage, parseError, parseRecordOrReason } from '../records/parse-record';
 import { interpretEvent } from '../interpretation/interpret';
 
 /** Defaults of {@link AssemblerOptions}. */
 export const DEFAULT_ASSEMBLER_OPTIONS = {
   graceMs: 2000, // ausearch's window for late records
-  graceEvents: 100,
+  graceEvents: 32,
   timeoutMs: 5000,
   maxOpenEvents: 5000, // SPEC 2.6 PendingEventCap
   maxErrorsKept: 1000,
@@ -29,7 +29,7 @@ interface OpenEvent {
  * Synchronous assembler for hot paths (e.g. an audispd plugin reading stdin).
  *
  * Records sharing (node, timestamp, serial) form one event. An event completes on its EOE
- * record; or once a newer event has opened and either stream time (record timestamps) moved
+ * record (a user-space message, `msg='…'`, is a whole event by itself); or once a newer event has opened and either stream time (record timestamps) moved
  * `graceMs` past it or `graceEvents` newer events opened (late records of interleaved events
  * still join); or on `expire()` after `timeoutMs` of wall-clock time; or on `flush()`. At most
  * `maxOpenEvents` stay open: beyond that the oldest is emitted with `incomplete: true`.
@@ -109,7 +109,8 @@ export class AuditAssembler {
       this.last = ev;
     }
     ev.records.push(record);
-    if (record.type === 'EOE') this.complete(ev, false);
+    // EOE ends a kernel event; a user-space message opening an event is the whole event (as in ausearch).
+    if (record.type === 'EOE' || (ev.records.length === 1 && isUserMessage(record))) this.complete(ev, false);
   }
 
   /** Emits every open event older than `timeoutMs` by the injected clock. */

@@ -10,11 +10,12 @@ import type {
   SocketAddress,
 } from '../types';
 import { decodeFieldValue, decodeProctitle, isHexEncoded, hexToString, toInt } from '../records/values';
+import { fieldPairs } from '../records/parse-record';
 import { archInfo, syscallName } from '../syscalls/syscalls';
 import { decodeSockaddr } from './sockaddr';
 
 /** Record types that make an event a security event, and what they mean. */
-const SECURITY_ACTIONS: Record<string, SecurityAction> = {
+const SECURITY_ACTIONS = new Map<string, SecurityAction>(Object.entries({
   USER_AUTH: 'authentication',
   GRP_AUTH: 'authentication',
   USER_ERR: 'authentication',
@@ -49,7 +50,7 @@ const SECURITY_ACTIONS: Record<string, SecurityAction> = {
   CHUSER_ID: 'privilege-change',
   CHGRP_ID: 'privilege-change',
   USER_CMD: 'command',
-};
+} satisfies Record<string, SecurityAction>));
 
 /** System calls that change a process's credentials (privilege change when they succeed). */
 const PRIVILEGE_SYSCALLS = new Set([
@@ -57,7 +58,7 @@ const PRIVILEGE_SYSCALLS = new Set([
   'setuid32', 'setreuid32', 'setresuid32', 'setgid32', 'setregid32', 'setresgid32', 'capset',
 ]);
 
-const FILE_SYSCALLS: Record<string, FileOperation | 'open'> = {
+const FILE_SYSCALLS = new Map<string, FileOperation | 'open'>(Object.entries({
   open: 'open', openat: 'open', openat2: 'open', open_by_handle_at: 'open',
   creat: 'create', mkdir: 'create', mkdirat: 'create', mknod: 'create', mknodat: 'create',
   write: 'write', writev: 'write', pwrite: 'write', pwrite64: 'write', pwritev: 'write', pwritev2: 'write',
@@ -67,12 +68,12 @@ const FILE_SYSCALLS: Record<string, FileOperation | 'open'> = {
   chmod: 'chmod', fchmod: 'chmod', fchmodat: 'chmod', fchmodat2: 'chmod',
   chown: 'chown', fchown: 'chown', lchown: 'chown', fchownat: 'chown', chown32: 'chown', fchown32: 'chown', lchown32: 'chown',
   link: 'link', linkat: 'link', symlink: 'link', symlinkat: 'link',
-};
+} satisfies Record<string, FileOperation | 'open'>));
 
-const NETWORK_SYSCALLS: Record<string, NetworkOperation> = {
+const NETWORK_SYSCALLS = new Map<string, NetworkOperation>(Object.entries({
   connect: 'connect', accept: 'accept', accept4: 'accept', bind: 'bind', listen: 'listen',
   sendto: 'sendto', sendmsg: 'sendto', recvfrom: 'recvfrom', recvmsg: 'recvfrom',
-};
+} satisfies Record<string, NetworkOperation>));
 
 const O_ACCMODE = 3;
 const O_CREAT = 0o100;
@@ -124,7 +125,7 @@ export function interpretEvent(records: readonly AuditRecord[], incomplete = fal
         g.sockaddr ??= r;
         break;
       default: {
-        const action = SECURITY_ACTIONS[t];
+        const action = SECURITY_ACTIONS.get(t);
         if (action !== undefined && g.security === undefined) {
           g.security = r;
           g.securityAction = action;
@@ -134,14 +135,14 @@ export function interpretEvent(records: readonly AuditRecord[], incomplete = fal
   }
   const first = records[0];
   const process = processContext(g.syscall ?? g.security ?? first);
-  const base = {
+  const base: Base = {
     node: first.node,
     timestamp: first.timestamp,
     serial: first.serial,
     recordTypes,
     process,
     records,
-    ...(incomplete ? { incomplete: true } : {}),
+    incomplete,
   };
   const syscall = process.syscall;
 
@@ -150,52 +151,72 @@ export function interpretEvent(records: readonly AuditRecord[], incomplete = fal
     return processStart(base, g, process);
   }
   if (syscall !== undefined) {
-    const fileOp = FILE_SYSCALLS[syscall];
+    const fileOp = FILE_SYSCALLS.get(syscall);
     if (fileOp !== undefined) {
       const ev = fileEvent(base, g, fileOp, g.syscall!);
       if (ev !== undefined) return ev;
     }
-    const netOp = NETWORK_SYSCALLS[syscall];
+    const netOp = NETWORK_SYSCALLS.get(syscall);
     if (netOp !== undefined) return networkEvent(base, g, netOp, process);
     if (PRIVILEGE_SYSCALLS.has(syscall) && process.success !== false) {
       return {
-        ...base, kind: 'security', action: 'privilege-change', account: undefined,
+        kind: 'security', node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete, action: 'privilege-change', account: undefined,
         result: process.success === undefined ? undefined : 'success',
         terminal: process.tty, remoteAddress: undefined, hostname: undefined, operation: syscall, command: undefined,
       };
     }
   }
-  return { ...base, kind: 'other' };
+  return { kind: 'other', node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete, };
 }
 
-type Base = Omit<AuditEvent, 'kind'> & Record<string, unknown>;
+/** Header shared by every event; copied field by field so each kind keeps one object shape. */
+interface Base {
+  node: string | undefined;
+  timestamp: number;
+  serial: number;
+  recordTypes: string[];
+  process: ProcessContext;
+  records: readonly AuditRecord[];
+  incomplete: boolean;
+}
 
-/** Process context from a SYSCALL record, or from a user-space message's header. */
+/** Process context from a SYSCALL record, or from a user-space message's header (one pass, first key wins). */
 function processContext(r: AuditRecord): ProcessContext {
-  const f = r.fields;
+  // Numbers that do not parse (e.g. already interpreted `auid=vagrant`) stay undefined; JSON omits them.
   const p: ProcessContext = {};
-  let v: number | undefined;
-  if ((v = toInt(f.pid)) !== undefined) p.pid = v;
-  if ((v = toInt(f.ppid)) !== undefined) p.ppid = v;
-  if ((v = toInt(f.uid)) !== undefined) p.uid = v;
-  if ((v = toInt(f.gid)) !== undefined) p.gid = v;
-  if ((v = toInt(f.euid)) !== undefined) p.euid = v;
-  if ((v = toInt(f.egid)) !== undefined) p.egid = v;
-  if ((v = toInt(f.suid)) !== undefined) p.suid = v;
-  if ((v = toInt(f.fsuid)) !== undefined) p.fsuid = v;
-  if ((v = toInt(f.auid)) !== undefined) p.auid = v;
-  if ((v = toInt(f.ses)) !== undefined) p.ses = v;
-  if (f.exe !== undefined) p.exe = decodeFieldValue(f.exe);
-  if (f.comm !== undefined) p.comm = decodeFieldValue(f.comm);
-  const tty = f.tty ?? f.terminal;
-  if (tty !== undefined) p.tty = tty;
-  if (f.success !== undefined) p.success = f.success === 'yes';
-  if ((v = toInt(f.exit)) !== undefined) p.exit = v;
-  if (f.arch !== undefined) p.arch = archInfo(f.arch)?.name ?? f.arch;
-  if (f.syscall !== undefined) p.syscall = syscallName(f.arch, f.syscall);
-  const key = f.key;
-  if (key !== undefined && key !== '(null)') p.key = decodeFieldValue(key);
-  if (f.subj !== undefined) p.subj = f.subj;
+  const kv = fieldPairs(r);
+  let arch: string | undefined;
+  let syscall: string | undefined;
+  let tty: string | undefined;
+  let terminal: string | undefined;
+  for (let i = 0; i < kv.length; i += 2) {
+    const v = kv[i + 1];
+    switch (kv[i]) {
+      case 'pid': if (p.pid === undefined) p.pid = toInt(v); break;
+      case 'ppid': if (p.ppid === undefined) p.ppid = toInt(v); break;
+      case 'uid': if (p.uid === undefined) p.uid = toInt(v); break;
+      case 'gid': if (p.gid === undefined) p.gid = toInt(v); break;
+      case 'euid': if (p.euid === undefined) p.euid = toInt(v); break;
+      case 'egid': if (p.egid === undefined) p.egid = toInt(v); break;
+      case 'suid': if (p.suid === undefined) p.suid = toInt(v); break;
+      case 'fsuid': if (p.fsuid === undefined) p.fsuid = toInt(v); break;
+      case 'auid': if (p.auid === undefined) p.auid = toInt(v); break;
+      case 'ses': if (p.ses === undefined) p.ses = toInt(v); break;
+      case 'exe': p.exe ??= decodeFieldValue(v); break;
+      case 'comm': p.comm ??= decodeFieldValue(v); break;
+      case 'tty': tty ??= v; break;
+      case 'terminal': terminal ??= v; break;
+      case 'success': p.success ??= v === 'yes'; break;
+      case 'exit': if (p.exit === undefined) p.exit = toInt(v); break;
+      case 'arch': arch ??= v; break;
+      case 'syscall': syscall ??= v; break;
+      case 'key': if (v !== '(null)') p.key ??= decodeFieldValue(v); break;
+      case 'subj': p.subj ??= v; break;
+    }
+  }
+  if (tty !== undefined || terminal !== undefined) p.tty = tty ?? terminal;
+  if (arch !== undefined) p.arch = archInfo(arch)?.name ?? arch;
+  if (syscall !== undefined) p.syscall = syscallName(arch, syscall);
   return p;
 }
 
@@ -203,7 +224,7 @@ function processContext(r: AuditRecord): ProcessContext {
 export function execveArgs(execve: readonly AuditRecord[]): { argv: string[]; argc: number | undefined } {
   const get = (key: string): string | undefined => {
     for (const r of execve) {
-      const v = r.fields[key];
+      const v = r.get(key);
       if (v !== undefined) return v;
     }
     return undefined;
@@ -232,17 +253,17 @@ export function execveArgs(execve: readonly AuditRecord[]): { argv: string[]; ar
 }
 
 function processStart(base: Base, g: Gathered, process: ProcessContext): AuditEvent {
-  const proctitle = g.proctitle?.fields.proctitle;
+  const proctitle = g.proctitle?.get('proctitle');
   const title = proctitle !== undefined ? decodeProctitle(proctitle) : undefined;
   let argv: string[] = [];
   let argc: number | undefined;
   if (g.execve !== undefined) ({ argv, argc } = execveArgs(g.execve));
   else if (proctitle !== undefined) argv = decodeFieldValue(proctitle).split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
-  const cwdRaw = g.cwd?.fields.cwd;
-  const firstPath = g.paths?.[0]?.fields.name;
+  const cwdRaw = g.cwd?.get('cwd');
+  const firstPath = g.paths?.[0]?.get('name');
   return {
-    ...base,
     kind: 'process-start',
+    node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete,
     exe: process.exe ?? (firstPath !== undefined ? decodeFieldValue(firstPath) : undefined),
     argv,
     argc,
@@ -262,54 +283,55 @@ function resolvePath(name: string | undefined, cwd: string | undefined): string 
 
 function fileEvent(base: Base, g: Gathered, op: FileOperation | 'open', syscall: AuditRecord): AuditEvent | undefined {
   const paths = g.paths ?? [];
-  const cwd = g.cwd?.fields.cwd !== undefined ? decodeFieldValue(g.cwd.fields.cwd) : undefined;
-  const byType = (t: string): AuditRecord | undefined => paths.find((p) => p.fields.nametype === t);
+  const cwdRaw = g.cwd?.get('cwd');
+  const cwd = cwdRaw !== undefined ? decodeFieldValue(cwdRaw) : undefined;
+  const byType = (t: string): AuditRecord | undefined => paths.find((p) => p.get('nametype') === t);
   // The object: the CREATE/DELETE item when present, else the last non-PARENT item, else any.
   const created = byType('CREATE');
   const deleted = byType('DELETE');
-  const object = created ?? deleted ?? [...paths].reverse().find((p) => p.fields.nametype !== 'PARENT') ?? paths[paths.length - 1];
+  const object = created ?? deleted ?? [...paths].reverse().find((p) => p.get('nametype') !== 'PARENT') ?? paths[paths.length - 1];
   let operation: FileOperation;
   if (op === 'open') {
-    const name = syscallName(syscall.fields.arch, syscall.fields.syscall ?? '');
-    const flagsRaw = name === 'open' ? syscall.fields.a1 : syscall.fields.a2;
+    const name = syscallName(syscall.get('arch'), syscall.get('syscall') ?? '');
+    const flagsRaw = name === 'open' ? syscall.get('a1') : syscall.get('a2');
     const flags = flagsRaw !== undefined ? parseInt(flagsRaw, 16) : NaN;
     if (created !== undefined) operation = 'create';
     else if (!Number.isNaN(flags) && ((flags & O_ACCMODE) !== 0 || (flags & (O_TRUNC | O_CREAT)) !== 0)) operation = 'write';
     else return undefined; // opened for reading: not a file change
   } else operation = op;
-  let path = resolvePath(object?.fields.name, cwd);
+  let path = resolvePath(object?.get('name'), cwd);
   let oldPath: string | undefined;
   if (operation === 'rename') {
-    oldPath = resolvePath(deleted?.fields.name, cwd);
-    path = resolvePath(created?.fields.name, cwd) ?? path;
+    oldPath = resolvePath(deleted?.get('name'), cwd);
+    path = resolvePath(created?.get('name'), cwd) ?? path;
   } else if (operation === 'link') {
-    path = resolvePath((created ?? object)?.fields.name, cwd);
-    const target = paths.find((p) => p !== created && p.fields.nametype === 'NORMAL');
-    oldPath = resolvePath(target?.fields.name, cwd);
+    path = resolvePath((created ?? object)?.get('name'), cwd);
+    const target = paths.find((p) => p !== created && p.get('nametype') === 'NORMAL');
+    oldPath = resolvePath(target?.get('name'), cwd);
   } else if (operation === 'delete') {
-    path = resolvePath((deleted ?? object)?.fields.name, cwd);
+    path = resolvePath((deleted ?? object)?.get('name'), cwd);
   }
   return {
-    ...base,
     kind: 'file',
+    node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete,
     operation,
     path,
     oldPath,
-    inode: toInt(object?.fields.inode),
-    mode: object?.fields.mode,
+    inode: toInt(object?.get('inode')),
+    mode: object?.get('mode'),
     cwd,
   };
 }
 
 function networkEvent(base: Base, g: Gathered, operation: NetworkOperation, process: ProcessContext): AuditEvent {
-  const raw = g.sockaddr?.fields.saddr;
-  const bigEndian = archInfo(g.syscall?.fields.arch)?.bigEndian ?? false;
+  const raw = g.sockaddr?.get('saddr');
+  const bigEndian = archInfo(g.syscall?.get('arch'))?.bigEndian ?? false;
   const addr: SocketAddress | undefined = raw !== undefined ? decodeSockaddr(raw, bigEndian) : undefined;
   void process;
   const local = operation === 'bind' || operation === 'listen';
   return {
-    ...base,
     kind: 'network',
+    node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete,
     operation,
     family: addr?.family,
     remote: local ? undefined : addr,
@@ -317,28 +339,30 @@ function networkEvent(base: Base, g: Gathered, operation: NetworkOperation, proc
   };
 }
 
+/** A user-space text field, absent when unset (`?`, `(none)`). */
+function text(v: string | undefined): string | undefined {
+  return v === undefined || v === '?' || v === '(none)' || v === '"?"' ? undefined : decodeFieldValue(v);
+}
+
 function securityEvent(base: Base, r: AuditRecord, action: SecurityAction, process: ProcessContext): AuditEvent {
-  const f = r.fields;
   const e = r.enriched;
-  const text = (v: string | undefined): string | undefined =>
-    v === undefined || v === '?' || v === '(none)' || v === '"?"' ? undefined : decodeFieldValue(v);
-  let account = text(f.acct);
-  if (account === undefined && f.id !== undefined) account = e?.ID ?? f.id;
-  if (account === undefined && r.type === 'LOGIN' && f.auid !== undefined) account = e?.AUID ?? f.auid;
-  const res = f.res;
+  let account = text(r.get('acct'));
+  if (account === undefined && r.get('id') !== undefined) account = e?.ID ?? r.get('id');
+  if (account === undefined && r.type === 'LOGIN' && r.get('auid') !== undefined) account = e?.AUID ?? r.get('auid');
+  const res = r.get('res');
   const result =
     res === undefined ? undefined : res === 'success' || res === '1' || res === 'yes' ? 'success' : 'failure';
-  const terminal = text(f.terminal) ?? (f.tty !== undefined ? f.tty : process.tty);
+  const terminal = text(r.get('terminal')) ?? (r.get('tty') !== undefined ? r.get('tty') : process.tty);
   return {
-    ...base,
     kind: 'security',
+    node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete,
     action,
     account,
     result,
     terminal,
-    remoteAddress: text(f.addr),
-    hostname: text(f.hostname),
-    operation: text(f.op),
-    command: text(f.cmd),
+    remoteAddress: text(r.get('addr')),
+    hostname: text(r.get('hostname')),
+    operation: text(r.get('op')),
+    command: text(r.get('cmd')),
   };
 }

@@ -8,22 +8,62 @@ const DQUOTE = 34;
 const SQUOTE = 39;
 const GS = '\x1d'; // ENRICHED separator between raw and interpreted fields
 
-/** Parsed record (a plain class so V8 gives every record the same shape). */
+/**
+ * Parsed record. Fields live in a flat [key, value, …] array (cheap to build, first key wins on
+ * lookup); the `fields` object is built on first use, since most consumers only `get` a few.
+ */
 class Record_ implements AuditRecord {
+  private fieldsObject: Record<string, string> | undefined;
   constructor(
     readonly type: string,
     readonly node: string | undefined,
     readonly timestamp: number,
     readonly serial: number,
-    readonly fields: Record<string, string>,
+    private readonly kv: string[],
     readonly enriched: Record<string, string> | undefined,
     readonly text: string | undefined,
     readonly line: number,
+    /** @internal The record carried a `msg='…'` payload: a user-space message (a whole event by itself). */
+    readonly userMessage: boolean,
   ) {}
+
+  /** @internal The flat [key, value, …] array, for single-pass readers. */
+  get pairs(): readonly string[] {
+    return this.kv;
+  }
+
+  get(key: string): string | undefined {
+    const kv = this.kv;
+    for (let i = 0; i < kv.length; i += 2) if (kv[i] === key) return kv[i + 1];
+    return undefined;
+  }
+
+  get fields(): Readonly<Record<string, string>> {
+    if (this.fieldsObject === undefined) {
+      const o: Record<string, string> = {};
+      const kv = this.kv;
+      // typeof guards keys such as "constructor" that exist on Object.prototype; first key wins.
+      for (let i = 0; i < kv.length; i += 2) {
+        const k = kv[i];
+        if (k !== '__proto__' && typeof o[k] !== 'string') o[k] = kv[i + 1];
+      }
+      this.fieldsObject = o;
+    }
+    return this.fieldsObject;
+  }
+
+  toJSON(): object {
+    return {
+      type: this.type, node: this.node, timestamp: this.timestamp, serial: this.serial,
+      fields: this.fields, enriched: this.enriched, text: this.text, line: this.line,
+    };
+  }
 }
 
 /** Reads an unsigned decimal at `i`; returns -1 when there is no digit there. Sets `scanEnd`. */
 let scanEnd = 0;
+/** Set by scanFields when it flattened a `msg='…'` payload (the record came from user space). */
+let sawPayload = false;
 function readDigits(s: string, i: number, end: number): number {
   let n = 0;
   const start = i;
@@ -38,14 +78,29 @@ function readDigits(s: string, i: number, end: number): number {
 }
 
 /**
- * Scans `k=v` pairs of s[i, end) into `fields` (first occurrence of a key wins). Words without
+ * Field names repeat on every record: reuse one string per (length, first, last char) slot when
+ * the text matches, instead of allocating a new key per field (a large share of GC otherwise).
+ */
+const KEY_CACHE: string[] = new Array<string>(4096).fill('');
+function internKey(s: string, start: number, end: number): string {
+  const len = end - start;
+  const slot = ((len * 31 + s.charCodeAt(start)) * 31 + s.charCodeAt(end - 1)) & 4095;
+  const cached = KEY_CACHE[slot];
+  if (cached.length === len && s.startsWith(cached, start)) return cached;
+  const key = s.slice(start, end);
+  if (len <= 32) KEY_CACHE[slot] = key;
+  return key;
+}
+
+/**
+ * Scans `k=v` pairs of s[i, end) into the flat `kv` array. Words without
  * `=` are collected into the returned text. `msg='…'` payloads are flattened when `flatten`.
  */
 function scanFields(
   s: string,
   i: number,
   end: number,
-  fields: Record<string, string>,
+  kv: string[],
   flatten: boolean,
   stripQuotes: boolean,
   text: string[] | undefined,
@@ -66,7 +121,7 @@ function scanFields(
       (text ??= []).push(s.slice(keyStart, i));
       continue;
     }
-    const key = s.slice(keyStart, i);
+    const key = internKey(s, keyStart, i);
     i++; // '='
     let value: string;
     c = i < end ? s.charCodeAt(i) : -1;
@@ -78,7 +133,8 @@ function scanFields(
     } else if (c === SQUOTE && flatten) {
       let j = s.indexOf("'", i + 1);
       if (j < 0 || j >= end) j = end;
-      text = scanFields(s, i + 1, j, fields, false, false, text);
+      text = scanFields(s, i + 1, j, kv, false, false, text);
+      sawPayload = true;
       i = j + 1;
       continue;
     } else {
@@ -91,8 +147,7 @@ function scanFields(
       value = s.slice(i, j);
       i = j;
     }
-    // typeof guards keys such as "constructor" that exist on Object.prototype.
-    if (key !== '__proto__' && typeof fields[key] !== 'string') fields[key] = value;
+    kv.push(key, value);
   }
   return text;
 }
@@ -142,14 +197,20 @@ export function parseRecordOrReason(line: string, lineNumber: number): AuditReco
 
   const gs = line.indexOf(GS, i);
   const bodyEnd = gs >= 0 && gs < end ? gs : end;
-  const fields: Record<string, string> = {};
-  const text = scanFields(line, i, bodyEnd, fields, true, false, undefined);
+  const kv: string[] = [];
+  sawPayload = false;
+  const text = scanFields(line, i, bodyEnd, kv, true, false, undefined);
+  const userMessage = sawPayload;
   let enriched: Record<string, string> | undefined;
   if (bodyEnd < end) {
+    const ekv: string[] = [];
+    scanFields(line, bodyEnd + 1, end, ekv, false, true, undefined);
     enriched = {};
-    scanFields(line, bodyEnd + 1, end, enriched, false, true, undefined);
+    for (let k = 0; k < ekv.length; k += 2) {
+      if (ekv[k] !== '__proto__' && typeof enriched[ekv[k]] !== 'string') enriched[ekv[k]] = ekv[k + 1];
+    }
   }
-  return new Record_(type, node, seconds * 1000 + millis, serial, fields, enriched, text?.join(' '), lineNumber);
+  return new Record_(type, node, seconds * 1000 + millis, serial, kv, enriched, text?.join(' '), lineNumber, userMessage);
 }
 
 /** Parses one audit line (trailing CR/LF ignored). Returns the record or a parse error. */
@@ -166,4 +227,15 @@ export function isParseError(x: AuditRecord | AuditParseError): x is AuditParseE
 /** @internal */
 export function parseError(line: string, lineNumber: number, reason: string): AuditParseError {
   return { line: lineNumber, reason, text: line.length > 200 ? line.slice(0, 200) : line };
+}
+
+/** Flat [key, value, …] pairs of a record (built from `fields` for records not made here). */
+export function fieldPairs(r: AuditRecord): readonly string[] {
+  if (r instanceof Record_) return r.pairs;
+  return Object.entries(r.fields).flat();
+}
+
+/** True for user-space messages (records with a `msg='…'` payload): they are whole events. */
+export function isUserMessage(r: AuditRecord): boolean {
+  return r instanceof Record_ && r.userMessage;
 }
