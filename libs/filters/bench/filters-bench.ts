@@ -2,7 +2,7 @@
 // (SPEC 2.6 DisableSignalsTrie) on RULES rules × EVENTS events. Prints events/s for both.
 // Run: npx nx run filters:bench   (or: cd libs/filters && npx tsx bench/filters-bench.ts)
 // Sizes: FILTERS_BENCH_RULES (default 1000), FILTERS_BENCH_EVENTS (default 100000).
-import { compileFilterSet, compileSignals, parseFilters, parseSignals, type FilterEvent } from '@dc/filters';
+import { compileFilterSet, compileSignals, parseFilters, parseSignals, type FilterEvent } from '../src/index';
 
 const RULES = Number(process.env.FILTERS_BENCH_RULES ?? 1000);
 const EVENTS = Number(process.env.FILTERS_BENCH_EVENTS ?? 100_000);
