@@ -109,8 +109,8 @@ function prepare(db: Db): Statements {
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     ),
     addCounter: db.prepare(
-      `INSERT INTO meta (key, value, updated_at) VALUES (@key, CAST(@n AS TEXT), @now)
-       ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + @n AS TEXT), updated_at = @now`,
+      `INSERT INTO meta (key, value, updated_at) VALUES (@key, CAST(CAST(@n AS INTEGER) AS TEXT), @now)
+       ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(@n AS INTEGER) AS TEXT), updated_at = @now`,
     ),
     deleteSignalDefinitions: db.prepare('DELETE FROM signal_definitions'),
     insertSignalDefinition: insert(db, 'signal_definitions', ['name', 'severity', 'definition', 'recorded_at']),
