@@ -25,10 +25,12 @@ export function selfSignedCertificate(
   return { pem, der };
 }
 
+let sharedZoneCert: { pem: string; der: Buffer } | undefined;
+
 /** A provision payload in the SPEC 1.4.6 form, as the zone proxy installer prints it. */
 export function provisionPayload(opts: { secretBytes?: number; der?: Buffer } = {}): string {
   const secret = randomBytes(opts.secretBytes ?? 32).toString('base64');
-  const der = (opts.der ?? selfSignedCertificate('zone-proxy.test').der).toString('base64');
+  const der = (opts.der ?? (sharedZoneCert ??= selfSignedCertificate('zone-proxy.test')).der).toString('base64');
   return [
     '-----BEGIN PROVISION SECRET-----',
     secret,
@@ -41,8 +43,11 @@ export function provisionPayload(opts: { secretBytes?: number; der?: Buffer } = 
 }
 
 /** A TrustSource backed by a real self-signed CA certificate made in the test, counting its tokens. */
+let sharedCa: { pem: string; der: Buffer } | undefined;
+
 export class LocalTrustSource implements TrustSource {
-  readonly ca = selfSignedCertificate('Direct Connect Test CA');
+  /** One CA per test process: RSA key generation is the slow part. */
+  readonly ca = (sharedCa ??= selfSignedCertificate('Direct Connect Test CA'));
   readonly tokens: EnrolmentToken[] = [];
   failWith: Error | undefined;
 

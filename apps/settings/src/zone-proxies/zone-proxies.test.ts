@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { provisionPayload } from '../testing/certificates';
+import { openTestSettings, type TestSettings } from '../testing/test-settings';
+import type { AddZoneProxyInput } from './zone-proxies';
+
+let t: TestSettings;
+afterEach(async () => t?.cleanup());
+
+const input = (over: Partial<AddZoneProxyInput> = {}): AddZoneProxyInput => ({
+  name: 'dmz-1',
+  provisionPayload: provisionPayload(),
+  endpointTargetHostname: 'zone.example.com',
+  endpointInboundIp: '192.0.2.10',
+  moduleServerTargetHostname: '198.51.100.7',
+  moduleServerInboundIp: '198.51.100.7',
+  ...over,
+});
+
+describe('zone proxies', () => {
+  it('adds a zone proxy with the default ports and lists it without its secret', () => {
+    t = openTestSettings();
+    const { zoneProxy } = t.settings.zoneProxies.add('op', input());
+    expect(zoneProxy).toMatchObject({ name: 'dmz-1', endpointInboundPort: 17486, moduleServerInboundPort: 17487, status: 'PENDING' });
+    expect(t.settings.zoneProxies.list()).toHaveLength(1);
+    expect(t.settings.zoneProxies.list()[0]).not.toHaveProperty('provisionSecret');
+    expect(t.settings.zoneProxies.provisionSecret('dmz-1')).toHaveLength(32);
+  });
+
+  it('keeps the provision secret encrypted at rest', () => {
+    t = openTestSettings();
+    const payload = provisionPayload();
+    const secret = payload.split('\n')[1];
+    t.settings.zoneProxies.add('op', input({ provisionPayload: payload }));
+    expect(readFileSync(join(t.dataDir, 'settings.db')).includes(secret)).toBe(false);
+    expect(t.settings.zoneProxies.provisionSecret('dmz-1').toString('base64')).toBe(secret);
+  });
+
+  it('refuses an update with the SPEC reason, and allows delete and recreate', () => {
+    t = openTestSettings();
+    t.settings.zoneProxies.add('op', input());
+    expect(() => t.settings.zoneProxies.update('dmz-1')).toThrow('delete the zone proxy and add it again (SPEC 1.4.6)');
+    expect(() => t.settings.zoneProxies.add('op', input())).toThrow('zone proxy "dmz-1" already exists');
+    t.settings.zoneProxies.delete('op', 'dmz-1');
+    t.settings.zoneProxies.add('op', input({ endpointInboundPort: 443 }));
+    expect(t.settings.zoneProxies.get('dmz-1').endpointInboundPort).toBe(443);
+  });
+
+  it.each([
+    ['name', { name: 'bad name' }, 'name "bad name"'],
+    ['endpointInboundIp', { endpointInboundIp: '2001:db8::1' }, 'endpointInboundIp "2001:db8::1": must be an IPv4 address'],
+    ['moduleServerInboundIp', { moduleServerInboundIp: 'zone.example.com' }, 'moduleServerInboundIp "zone.example.com"'],
+    ['endpointInboundPort', { endpointInboundPort: 70000 }, 'endpointInboundPort 70000: must be a port number from 1 to 65535'],
+    ['moduleServerInboundPort', { moduleServerInboundPort: 17488 }, 'moduleServerInboundPort 17488: reserved for zone proxy provisioning'],
+    ['endpointTargetHostname', { endpointTargetHostname: 'zo ne' }, 'endpointTargetHostname "zo ne"'],
+    ['moduleServerInboundIp', { moduleServerInboundIp: '192.0.2.10', moduleServerInboundPort: 17486 }, 'the same address and port as the endpoint inbound binding'],
+    ['provisionPayload', { provisionPayload: provisionPayload({ secretBytes: 8 }) }, 'provisionPayload: the provision secret is 8 bytes'],
+  ])('refuses a bad field: %s', (_field, over, message) => {
+    t = openTestSettings();
+    expect(() => t.settings.zoneProxies.add('op', input(over))).toThrow(message);
+    expect(t.settings.zoneProxies.list()).toEqual([]);
+  });
+
+  it('records the status the module server reports', () => {
+    t = openTestSettings();
+    t.settings.zoneProxies.add('op', input());
+    t.settings.zoneProxies.reportStatus('module-server', 'dmz-1', 'CONNECTED', 'link up');
+    expect(t.settings.zoneProxies.get('dmz-1')).toMatchObject({ status: 'CONNECTED', statusDetail: 'link up' });
+  });
+});
