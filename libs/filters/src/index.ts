@@ -34,6 +34,7 @@ export {
   type FilterSetInput,
   type RuleProvenance,
 } from './filters/filter-set';
+export { compileFilterFiles, type FilterFilesResult } from './filters/filter-files';
 export {
   SignalSet,
   compileSignals,

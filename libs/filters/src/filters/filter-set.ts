@@ -39,10 +39,9 @@ export interface RuleProvenance {
 }
 
 interface FamilyRules {
-  readonly include: RuleIndex;
-  readonly includeDecisions: readonly FilterDecision[];
-  readonly exclude: RuleIndex;
-  readonly excludeDecisions: readonly FilterDecision[];
+  /** Include rules first, then exclude rules, each in document order: the first match decides. */
+  readonly rules: RuleIndex;
+  readonly decisions: readonly FilterDecision[];
   readonly fallback: FilterDecision;
 }
 
@@ -61,7 +60,7 @@ const DROP_DEFAULT: FilterDecision = Object.freeze({ keep: false, reason: 'defau
 export class FilterSet {
   private readonly families = new Map<string, FamilyRules>();
   private readonly watchlist: WatchlistMatcher | undefined;
-  /** Every merged rule with its origin, in evaluation order. */
+  /** Every merged rule with its origin: per family, filters.json first, then the modules in the order given. */
   readonly provenance: readonly RuleProvenance[];
 
   constructor(input: FilterSetInput, options: CompileOptions = {}) {
@@ -89,11 +88,12 @@ export class FilterSet {
           provenance.push(module === undefined ? { ruleId: rule.id, action: rule.action, family } : { ruleId: rule.id, module, action: rule.action, family });
         }
       }
+      // One index over both groups, includes first, so one pass over the event's fields finds
+      // the deciding rule: any matching include comes before every exclude.
+      const rules = groups.include.concat(groups.exclude);
       this.families.set(family, {
-        include: groups.include.build(linear),
-        includeDecisions: groups.include.decisions,
-        exclude: groups.exclude.build(linear),
-        excludeDecisions: groups.exclude.decisions,
+        rules: rules.build(linear),
+        decisions: rules.decisions,
         fallback: defaultAction === 'exclude' ? DROP_DEFAULT : KEEP_DEFAULT,
       });
     }
@@ -103,16 +103,14 @@ export class FilterSet {
 
   /**
    * Decides whether to record `event`. The family is `family` if given, else `event.family`.
-   * Allocates nothing: the decision returned is shared.
+   * The decision returned is a shared object, never allocated per event.
    */
   decide(event: FilterEvent, family: string = event.family as string): FilterDecision {
     const rules = this.families.get(family);
     if (!rules) return KEEP_DEFAULT;
     if (family === 'file' && this.watchlist?.watches(event)) return KEEP_WATCHED;
-    const inc = rules.include.size > 0 ? rules.include.firstMatch(event) : -1;
-    if (inc >= 0) return rules.includeDecisions[inc];
-    const exc = rules.exclude.size > 0 ? rules.exclude.firstMatch(event) : -1;
-    if (exc >= 0) return rules.excludeDecisions[exc];
+    const first = rules.rules.size > 0 ? rules.rules.firstMatch(event) : -1;
+    if (first >= 0) return rules.decisions[first];
     return rules.fallback;
   }
 }
@@ -126,6 +124,15 @@ class RuleGroupBuilder {
     this.predicates.push(compileCondition(when, options));
     this.conditions.push(when);
     this.decisions.push(decision);
+  }
+
+  /** A builder holding this group's rules followed by `other`'s. */
+  concat(other: RuleGroupBuilder): RuleGroupBuilder {
+    const both = new RuleGroupBuilder();
+    both.predicates.push(...this.predicates, ...other.predicates);
+    both.conditions.push(...this.conditions, ...other.conditions);
+    both.decisions.push(...this.decisions, ...other.decisions);
+    return both;
   }
 
   build(linear: boolean): RuleIndex {

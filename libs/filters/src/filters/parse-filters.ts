@@ -16,7 +16,7 @@ export function parseFilters(input: unknown, source = 'filters.json'): FiltersDo
   const json = readJson(input, issues);
   issues.finish(source);
   const doc = readObject(json, '$', issues, ['version', 'description', 'defaults', 'rules']);
-  if (!doc) return issues.finish(source) as never;
+  if (!doc) return issues.fail(source);
   readVersion(doc, issues);
   readOptionalText(doc, 'description', '$', issues);
 

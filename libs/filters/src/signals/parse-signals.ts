@@ -12,7 +12,7 @@ export function parseSignals(input: unknown, source = 'signals.json'): SignalsDo
   const json = readJson(input, issues);
   issues.finish(source);
   const doc = readObject(json, '$', issues, ['version', 'signals'], ['signals']);
-  if (!doc) return issues.finish(source) as never;
+  if (!doc) return issues.fail(source);
   readVersion(doc, issues);
   const signals: SignalDefinition[] = [];
   if ('signals' in doc) {

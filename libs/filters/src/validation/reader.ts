@@ -9,6 +9,11 @@ export class IssueList {
     this.issues.push(arguments.length >= 3 ? { path, rule, value } : { path, rule });
   }
 
+  /** Throws a {@link FilterValidationError} with the issues recorded so far (at least one). */
+  fail(source: string): never {
+    throw new FilterValidationError(source, this.issues);
+  }
+
   /** Throws a {@link FilterValidationError} when any issue was recorded. */
   finish(source: string): void {
     if (this.issues.length > 0) throw new FilterValidationError(source, this.issues);

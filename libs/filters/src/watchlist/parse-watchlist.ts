@@ -14,7 +14,7 @@ export function parseWatchlist(input: unknown, source = 'watchlist.json'): Watch
   const json = readJson(input, issues);
   issues.finish(source);
   const doc = readObject(json, '$', issues, ['version', 'paths', 'exclusions', 'operations'], ['paths']);
-  if (!doc) return issues.finish(source) as never;
+  if (!doc) return issues.fail(source);
   readVersion(doc, issues);
   const paths = 'paths' in doc ? readAbsolutePaths(doc.paths, '$.paths', issues) : [];
   const exclusions = 'exclusions' in doc ? readAbsolutePaths(doc.exclusions, '$.exclusions', issues) : [];
