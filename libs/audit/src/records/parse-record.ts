@@ -6,6 +6,8 @@ const TAB = 9;
 const EQ = 61;
 const DQUOTE = 34;
 const SQUOTE = 39;
+const LBRACE = 123;
+const RBRACE = 125;
 const GS = '\x1d'; // ENRICHED separator between raw and interpreted fields
 
 /**
@@ -131,12 +133,23 @@ function scanFields(
       value = stripQuotes ? s.slice(i + 1, j > i + 1 && s.charCodeAt(j - 1) === DQUOTE ? j - 1 : j) : s.slice(i, j);
       i = j;
     } else if (c === SQUOTE && flatten) {
-      let j = s.indexOf("'", i + 1);
-      if (j < 0 || j >= end) j = end;
+      // The payload ends at the last quote: values inside may hold quotes (acct="f('x')").
+      let j = s.lastIndexOf("'", end - 1);
+      if (j <= i) j = end;
       text = scanFields(s, i + 1, j, kv, false, false, text);
       sawPayload = true;
       i = j + 1;
       continue;
+    } else if (c === LBRACE) {
+      // Interpreted sockaddr (ENRICHED `SADDR={ fam=inet laddr=… }`): one value up to the brace.
+      let j = i + 1;
+      for (let depth = 1; j < end && depth > 0; j++) {
+        const d = s.charCodeAt(j);
+        if (d === LBRACE) depth++;
+        else if (d === RBRACE) depth--;
+      }
+      value = s.slice(i, j);
+      i = j;
     } else {
       let j = i;
       while (j < end) {
@@ -164,11 +177,13 @@ export function parseRecordOrReason(line: string, lineNumber: number): AuditReco
     end--;
   }
   let i = 0;
+  // Leading blanks: records quoted in indented text (e.g. YAML test data), as ausearch accepts.
+  while (i < end && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
   let node: string | undefined;
-  if (line.startsWith('node=')) {
-    const sp = line.indexOf(' ', 5);
+  if (line.startsWith('node=', i)) {
+    const sp = line.indexOf(' ', i + 5);
     if (sp < 0 || sp >= end) return 'line has "node=" but nothing after it';
-    node = line.slice(5, sp);
+    node = line.slice(i + 5, sp);
     i = sp + 1;
   }
   if (!line.startsWith('type=', i)) return 'missing "type=" at the start of the record';
