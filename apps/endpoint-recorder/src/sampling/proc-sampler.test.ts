@@ -1,7 +1,7 @@
 // Samples this machine's real /proc: a busy child process shows CPU use and memory.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../testing/wait-for';
+import { waitFor } from '@dc/service-kit/testing';
 import { parseProcStat, ProcSampler } from './proc-sampler';
 
 describe('ProcSampler', () => {
@@ -19,7 +19,7 @@ describe('ProcSampler', () => {
       const mine = await waitFor(() => {
         const s = sampler.sample().find((x) => x.pid === child.pid);
         return s && s.cpuPercent > 20 ? s : undefined;
-      }, 'the busy child to show CPU use', 15_000);
+      }, { what: 'the busy child to show CPU use', timeoutMs: 15_000 });
       expect(mine.rssBytes).toBeGreaterThan(1024 * 1024);
       expect(mine.ppid).toBe(process.pid);
       expect(Math.abs(mine.startTime - Date.now())).toBeLessThan(60_000);

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../testing/wait-for';
+import { waitFor } from '@dc/service-kit/testing';
 import { followFile } from './follow-file';
 import { LineSplitter } from './line-splitter';
 
@@ -32,22 +32,22 @@ describe('followFile', () => {
     const log = join(dir, 'audit.log');
     writeFileSync(log, 'old line before start\n');
     const f = follow(log);
-    await waitFor(() => f.opened.length === 1, 'the follower to open the file');
+    await waitFor(() => f.opened.length === 1, { what: 'the follower to open the file' });
     appendFileSync(log, 'a1\na2\npart');
-    await waitFor(() => f.seen.includes('a2'), 'a2');
+    await waitFor(() => f.seen.includes('a2'), { what: 'a2' });
     appendFileSync(log, 'ial\n');
-    await waitFor(() => f.seen.includes('partial'), 'the partial line completed');
+    await waitFor(() => f.seen.includes('partial'), { what: 'the partial line completed' });
 
     appendFileSync(log, 'last before rotation\n');
     renameSync(log, `${log}.1`);
     appendFileSync(`${log}.1`, 'late write to the rotated file\n');
     writeFileSync(log, 'b1 in the new file\n');
-    await waitFor(() => f.seen.includes('b1 in the new file'), 'b1');
+    await waitFor(() => f.seen.includes('b1 in the new file'), { what: 'b1' });
 
     truncateSync(log, 0);
-    await waitFor(() => f.reopened.includes('truncated'), 'truncation noticed');
+    await waitFor(() => f.reopened.includes('truncated'), { what: 'truncation noticed' });
     appendFileSync(log, 'c1 after truncation\n');
-    await waitFor(() => f.seen.includes('c1 after truncation'), 'c1');
+    await waitFor(() => f.seen.includes('c1 after truncation'), { what: 'c1' });
     await f.stop();
 
     expect(f.seen).toEqual([
@@ -68,7 +68,7 @@ describe('followFile', () => {
     const log = join(dir, 'audit.log');
     const f = follow(log, true);
     writeFileSync(log, 'x1\nx2\n');
-    await waitFor(() => f.seen.length === 2, 'two lines');
+    await waitFor(() => f.seen.length === 2, { what: 'two lines' });
     await f.stop();
     expect(f.seen).toEqual(['x1', 'x2']);
   });
