@@ -28,7 +28,7 @@ export function parseCondition(value: unknown, path: string, issues: IssueList, 
     issues.add(path, `conditions must not nest deeper than ${MAX_CONDITION_DEPTH} levels`);
     return undefined;
   }
-  const combinators = COMBINATORS.filter((k) => k in value);
+  const combinators = COMBINATORS.filter((k) => Object.hasOwn(value, k));
   if (combinators.length > 0) return parseCombinator(value, combinators, path, issues, depth);
   return parseFieldTest(value, path, issues);
 }
@@ -77,21 +77,21 @@ function parseFieldTest(value: Record<string, unknown>, path: string, issues: Is
     }
   }
   const field = value.field;
-  if (!('field' in value)) {
+  if (!(Object.hasOwn(value, 'field'))) {
     issues.add(keyPath(path, 'field'), 'is required (or use "all", "any" or "not")');
     ok = false;
   } else if (typeof field !== 'string' || !FIELD_PATH.test(field)) {
     issues.add(keyPath(path, 'field'), 'must be a field name or dotted path like "exe" or "remote.address"', field);
     ok = false;
   }
-  const ops = OPERATORS.filter((k) => k in value);
+  const ops = OPERATORS.filter((k) => Object.hasOwn(value, k));
   if (ops.length !== 1) {
     issues.add(path, ops.length === 0 ? `needs one operator: ${OPERATORS.join(', ')}` : `must have exactly one operator, found ${ops.join(', ')}`);
     return undefined;
   }
   const op = ops[0];
   let ignoreCase = false;
-  if ('ignoreCase' in value) {
+  if (Object.hasOwn(value, 'ignoreCase')) {
     const ic = value.ignoreCase;
     if (typeof ic !== 'boolean') {
       issues.add(keyPath(path, 'ignoreCase'), 'must be true or false', ic);

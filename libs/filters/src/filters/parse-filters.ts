@@ -21,7 +21,7 @@ export function parseFilters(input: unknown, source = 'filters.json'): FiltersDo
   readOptionalText(doc, 'description', '$', issues);
 
   const defaults: Partial<Record<EventFamily, RuleAction>> = {};
-  if ('defaults' in doc) {
+  if (Object.hasOwn(doc, 'defaults')) {
     const d = readObject(doc.defaults, '$.defaults', issues, EVENT_FAMILIES);
     if (d) {
       for (const [family, action] of Object.entries(d)) {
@@ -33,7 +33,7 @@ export function parseFilters(input: unknown, source = 'filters.json'): FiltersDo
   }
 
   const rules: FilterRule[] = [];
-  if ('rules' in doc) {
+  if (Object.hasOwn(doc, 'rules')) {
     if (!Array.isArray(doc.rules)) issues.add('$.rules', 'must be an array of rules', doc.rules);
     else {
       const seen = new Map<string, string>();
@@ -43,8 +43,8 @@ export function parseFilters(input: unknown, source = 'filters.json'): FiltersDo
         if (!item) return;
         const id = readId(item, path, issues, seen);
         const description = readOptionalText(item, 'description', path, issues);
-        const families = 'family' in item ? readFamilies(item.family, `${path}.family`, issues) : undefined;
-        const action = 'action' in item ? readChoice(item.action, `${path}.action`, issues, ACTIONS) : undefined;
+        const families = Object.hasOwn(item, 'family') ? readFamilies(item.family, `${path}.family`, issues) : undefined;
+        const action = Object.hasOwn(item, 'action') ? readChoice(item.action, `${path}.action`, issues, ACTIONS) : undefined;
         const when = readWhen(item, path, issues);
         if (id && families && action && when) {
           rules.push(description === undefined ? { id, families, action, when } : { id, description, families, action, when });

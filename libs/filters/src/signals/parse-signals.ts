@@ -15,7 +15,7 @@ export function parseSignals(input: unknown, source = 'signals.json'): SignalsDo
   if (!doc) return issues.fail(source);
   readVersion(doc, issues);
   const signals: SignalDefinition[] = [];
-  if ('signals' in doc) {
+  if (Object.hasOwn(doc, 'signals')) {
     if (!Array.isArray(doc.signals)) issues.add('$.signals', 'must be an array of signals', doc.signals);
     else {
       const seen = new Map<string, string>();
@@ -32,9 +32,9 @@ export function parseSignals(input: unknown, source = 'signals.json'): SignalsDo
         const id = readId(item, path, issues, seen);
         const name = readOptionalText(item, 'name', path, issues);
         const description = readOptionalText(item, 'description', path, issues);
-        const severity = 'severity' in item ? readChoice(item.severity, keyPath(path, 'severity'), issues, SIGNAL_SEVERITIES) : undefined;
-        const families = 'family' in item ? readFamilies(item.family, keyPath(path, 'family'), issues) : undefined;
-        const tags = 'tags' in item ? readStringList(item.tags, keyPath(path, 'tags'), issues, { allowEmpty: true }) : [];
+        const severity = Object.hasOwn(item, 'severity') ? readChoice(item.severity, keyPath(path, 'severity'), issues, SIGNAL_SEVERITIES) : undefined;
+        const families = Object.hasOwn(item, 'family') ? readFamilies(item.family, keyPath(path, 'family'), issues) : undefined;
+        const tags = Object.hasOwn(item, 'tags') ? readStringList(item.tags, keyPath(path, 'tags'), issues, { allowEmpty: true }) : [];
         const when = readWhen(item, path, issues);
         if (id && name && severity && families && tags && when) {
           signals.push({ id, name, ...(description === undefined ? {} : { description }), severity, families, tags, when });

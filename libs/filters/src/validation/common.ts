@@ -28,7 +28,7 @@ export function readFamilies(value: unknown, path: string, issues: IssueList): E
 
 /** `id`: a non-empty string without spaces, unique in its document (`seen` collects them). */
 export function readId(item: JsonObject, path: string, issues: IssueList, seen: Map<string, string>): string | undefined {
-  if (!('id' in item)) return undefined; // reported as required by readObject
+  if (!(Object.hasOwn(item, 'id'))) return undefined; // reported as required by readObject
   const idPath = keyPath(path, 'id');
   const id = readString(item.id, idPath, issues);
   if (id === undefined) return undefined;
@@ -47,10 +47,10 @@ export function readId(item: JsonObject, path: string, issues: IssueList, seen: 
 
 /** An optional non-empty string key. */
 export function readOptionalText(item: JsonObject, key: string, path: string, issues: IssueList): string | undefined {
-  return key in item ? readString(item[key], keyPath(path, key), issues) : undefined;
+  return Object.hasOwn(item, key) ? readString(item[key], keyPath(path, key), issues) : undefined;
 }
 
 /** The `when` condition of a rule or signal. */
 export function readWhen(item: JsonObject, path: string, issues: IssueList): Condition | undefined {
-  return 'when' in item ? parseCondition(item.when, keyPath(path, 'when'), issues) : undefined;
+  return Object.hasOwn(item, 'when') ? parseCondition(item.when, keyPath(path, 'when'), issues) : undefined;
 }

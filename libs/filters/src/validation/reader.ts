@@ -61,7 +61,7 @@ export function readObject(
     if (!allowed.includes(key)) issues.add(keyPath(path, key), `unknown key; allowed keys: ${allowed.join(', ')}`, value[key]);
   }
   for (const key of required) {
-    if (!(key in value)) issues.add(keyPath(path, key), 'is required');
+    if (!(Object.hasOwn(value, key))) issues.add(keyPath(path, key), 'is required');
   }
   return value;
 }
@@ -86,7 +86,7 @@ export function readChoice<T extends string>(value: unknown, path: string, issue
 
 /** The optional `version` key: absent or 1. */
 export function readVersion(doc: JsonObject, issues: IssueList): void {
-  if ('version' in doc && doc.version !== 1) issues.add('$.version', 'must be 1 (the only version of this language)', doc.version);
+  if (Object.hasOwn(doc, 'version') && doc.version !== 1) issues.add('$.version', 'must be 1 (the only version of this language)', doc.version);
 }
 
 /**

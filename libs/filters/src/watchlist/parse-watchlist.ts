@@ -16,10 +16,10 @@ export function parseWatchlist(input: unknown, source = 'watchlist.json'): Watch
   const doc = readObject(json, '$', issues, ['version', 'paths', 'exclusions', 'operations'], ['paths']);
   if (!doc) return issues.fail(source);
   readVersion(doc, issues);
-  const paths = 'paths' in doc ? readAbsolutePaths(doc.paths, '$.paths', issues) : [];
-  const exclusions = 'exclusions' in doc ? readAbsolutePaths(doc.exclusions, '$.exclusions', issues) : [];
+  const paths = Object.hasOwn(doc, 'paths') ? readAbsolutePaths(doc.paths, '$.paths', issues) : [];
+  const exclusions = Object.hasOwn(doc, 'exclusions') ? readAbsolutePaths(doc.exclusions, '$.exclusions', issues) : [];
   let operations: FileOperation[] = [...FILE_OPERATIONS];
-  if ('operations' in doc) {
+  if (Object.hasOwn(doc, 'operations')) {
     const raw = doc.operations;
     if (!Array.isArray(raw) || raw.length === 0) {
       issues.add('$.operations', `must be a non-empty array of ${FILE_OPERATIONS.join(', ')} (leave it out to watch all)`, raw);
