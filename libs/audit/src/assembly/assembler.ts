@@ -138,7 +138,7 @@ export class AuditAssembler {
     const minSeq = this.seq - this.graceEvents;
     const minTime = this.streamTime - this.graceMs;
     for (const ev of this.open.values()) {
-      if (ev.seq >= minSeq && ev.timestamp >= minTime) break;
+      if (ev.seq > minSeq && ev.timestamp >= minTime) break;
       this.complete(ev, false);
     }
   }

@@ -167,7 +167,6 @@ export function oracleSockaddr(raw: string, enrichedSaddr: string | undefined): 
 
 /** ausearch prints control characters of decoded text as backslash + 3 octal digits (`\\012`). */
 export function escapeControls(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\x00-\x1f\x7f]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
 }
 
