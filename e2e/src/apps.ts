@@ -10,6 +10,8 @@ export interface ServerApp {
   readonly grpcPorts: readonly string[];
   /** The app's own gRPC services (reflection must list them). */
   readonly services: readonly string[];
+  /** An environment variable holding a port, for the malformed-config test. */
+  readonly portEnv: string;
 }
 
 export const SERVER_APPS: readonly ServerApp[] = [
@@ -24,6 +26,7 @@ export const SERVER_APPS: readonly ServerApp[] = [
     }),
     grpcPorts: ['api', 'gateway'],
     services: [],
+    portEnv: 'DC_MODULE_SERVER_API__PORT',
   },
   {
     name: 'zone-proxy',
@@ -40,5 +43,6 @@ export const SERVER_APPS: readonly ServerApp[] = [
     }),
     grpcPorts: ['endpointInbound', 'moduleServerInbound', 'provisioning'],
     services: [],
+    portEnv: 'DC_ZONE_PROXY_ENDPOINT_INBOUND__PORT',
   },
 ];

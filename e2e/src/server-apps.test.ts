@@ -70,10 +70,8 @@ describe.each(SERVER_APPS)('$name', (app) => {
   });
 
   it('stops at start with a one-line error naming a malformed config key', () => {
-    const [firstPort] = app.grpcPorts;
-    const envKey = Object.keys(app.env(tmp.dir)).find((k) => k.toLowerCase().replace(/_/g, '').includes(firstPort!.toLowerCase()));
-    expect(envKey).toBeDefined();
-    const r = spawnSync(process.execPath, [app.entry], { encoding: 'utf8', env: { ...process.env, ...app.env(tmp.dir), [envKey!]: 'not-a-port' }, timeout: 20_000 });
+    const envKey = app.portEnv;
+    const r = spawnSync(process.execPath, [app.entry], { encoding: 'utf8', env: { ...process.env, ...app.env(tmp.dir), [envKey]: 'not-a-port' }, timeout: 20_000 });
     expect(r.status).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
