@@ -6,16 +6,17 @@ import { FailedPrecondition, InvalidArgument, NotFound } from '@dc/service-kit';
 import forge from 'node-forge';
 import { type Clock, DAY_MS, systemClock } from './clock';
 import { checkEndpointCsrNames, parseAndVerifyCsr } from './csr/csr';
-import { type CreatedToken, type CreateTokenRequest, EnrolmentTokens } from './enrolment-tokens/enrolment-tokens';
+import { checkPageSize, type CreatedToken, type CreateTokenRequest, EnrolmentTokens } from './enrolment-tokens/enrolment-tokens';
 import { collectAltNames, parseHost, parseIp, parseSerial, parseServiceName, parseZoneProxyName } from './issuance/names';
 import {
   type CertificateKind,
+  CERTIFICATE_KINDS,
   DEFAULT_VALIDITY,
   identityUri,
   ORGANIZATION,
   PROFILES,
   validityDaysFor,
-  validityWindow,
+  validityWindowMs,
   type ValidityConfig,
 } from './issuance/profiles';
 import { forgePublicKey, issueCertificate, randomSerialHex, type SubjectAltNames } from './issuance/x509';
@@ -40,44 +41,66 @@ export interface CertificateAuthorityOptions {
   readonly crlValidityDays?: number;
 }
 
-/** A certificate whose key pair the CA generated; the private key is returned once and not kept. */
-export interface IssuedWithKey {
+/** Limits from dc.ca.v1: IssueCertificate at most 825 days, SignCsr at most 397 days. */
+export const VALIDITY_LIMITS = { minMs: 60_000, issueMaxMs: 825 * DAY_MS, endpointMaxMs: 397 * DAY_MS };
+/** dc.ca.v1 RotateRootRequest: the old root stays trusted 30 days by default, at least 1 day. */
+export const ROTATION = { defaultOverlapMs: 30 * DAY_MS, minOverlapMs: DAY_MS };
+
+export interface IssueRequest {
+  readonly kind: CertificateKind;
+  readonly commonName: string;
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+  /** Unset: the kind's default. */
+  readonly validityMs?: number;
+  /** Use this CSR's public key (signature verified; its subject and SANs are ignored). */
+  readonly csrPem?: string;
+  /** Free label stored with the certificate; for zone proxy kinds, the zone proxy's name. */
+  readonly label?: string;
+}
+
+/** A certificate; privateKeyPem is set when the CA generated the key (returned once, never kept). */
+export interface IssuedCertificate {
   readonly certificate: CertificateRecord;
-  readonly privateKeyPem: string;
+  readonly privateKeyPem?: string;
 }
 
 export interface EndpointEnrolment {
   readonly certificate: CertificateRecord;
-  /** The endpoint id the CA put in the certificate (from the token, or freshly assigned). */
+  /** The endpoint (client) id the CA put in the certificate: the token's, or freshly assigned. */
   readonly endpointId: string;
 }
 
-export interface RenewedCertificate {
-  readonly certificate: CertificateRecord;
-  /** Set when the CA generated a new key pair (every kind but endpoint). */
-  readonly privateKeyPem?: string;
+export interface RenewRequest {
+  readonly serial: string;
+  readonly validityMs?: number;
+  /** A new key proven by CSR; otherwise the old public key is kept unless generateKey. */
+  readonly csrPem?: string;
+  readonly generateKey?: boolean;
+  /** Revoke the old certificate (reason superseded) instead of letting both overlap. */
+  readonly revokePrevious?: boolean;
 }
 
 export interface RevocationList {
   /** Increases by one with every revocation; consumers refetch when it changes. */
   readonly generation: number;
+  /** Revoked certificates that have not expired yet. */
   readonly entries: readonly RevocationEntry[];
   /** One signed X.509 CRL per trusted root (OpenSSL needs one for each issuer it checks). */
   readonly crls: ReadonlyArray<{ readonly rootId: string; readonly pem: string }>;
+  readonly issuedAt: Date;
 }
 
 export interface ListCertificatesRequest {
   readonly kinds?: readonly CertificateKind[];
+  /** Only certificates of this endpoint (client id) / service / zone proxy. */
   readonly subjectName?: string;
   readonly includeExpired?: boolean;
   readonly includeRevoked?: boolean;
+  readonly expiringBefore?: Date;
   readonly pageSize?: number;
   readonly pageToken?: string;
 }
-
-export const MAX_PAGE_SIZE = 1000;
-const DEFAULT_PAGE_SIZE = 100;
-const MAX_VALIDITY_DAYS = 3650;
 
 export class CertificateAuthority {
   readonly tokens: EnrolmentTokens;
@@ -118,69 +141,48 @@ export class CertificateAuthority {
     this.store.close();
   }
 
-  // --- issuing with a key pair the CA generates
-
-  /** The Module Server's server certificate (SPEC 1.4.5): SANs are the FQDN and any IPs. */
-  issueModuleServerCertificate(req: { fqdn: string; ipAddresses?: readonly string[]; validityDays?: number }): IssuedWithKey {
-    const host = parseHost('fqdn', req.fqdn);
-    const ips = (req.ipAddresses ?? []).map((ip, i) => ({ ipAddress: parseIp(`ip_addresses[${i}]`, ip) }));
-    const names = collectAltNames([host, ...ips]);
-    return this.issueWithNewKey({
-      kind: 'module-server',
-      commonName: host.dnsName ?? host.ipAddress!,
-      subjectName: '',
-      altNames: { ...names, uris: [] },
-      validityDays: this.checkValidityDays(req.validityDays),
-    });
-  }
+  // --- issuing
 
   /**
-   * A zone proxy's two certificates (SPEC 1.4.6): endpoint-facing (:17486, named by the Endpoint
-   * Target Hostname) and link-facing (:17487, named by the Module Server Target Hostname).
+   * Issues a server, client, zone proxy or service certificate. Server kinds need a name to be
+   * verified by: without dns_names/ip_addresses, the common name (a host or IP) becomes the SAN.
    */
-  issueZoneProxyCertificates(req: {
-    zoneProxyName: string;
-    endpointTargetHostname: string;
-    endpointInboundIpAddress?: string;
-    moduleServerTargetHostname: string;
-    moduleServerInboundIpAddress?: string;
-    validityDays?: number;
-  }): { endpointFacing: IssuedWithKey; linkFacing: IssuedWithKey } {
-    const name = parseZoneProxyName('zone_proxy_name', req.zoneProxyName);
-    const endpointHost = parseHost('endpoint_target_hostname', req.endpointTargetHostname);
-    const linkHost = parseHost('module_server_target_hostname', req.moduleServerTargetHostname);
-    const endpointIp = req.endpointInboundIpAddress ? [{ ipAddress: parseIp('endpoint_inbound_ip_address', req.endpointInboundIpAddress) }] : [];
-    const linkIp = req.moduleServerInboundIpAddress ? [{ ipAddress: parseIp('module_server_inbound_ip_address', req.moduleServerInboundIpAddress) }] : [];
-    const validityDays = this.checkValidityDays(req.validityDays);
-    const uri = identityUri.zoneProxy(encodeURIComponent(name));
-    const endpointFacing = this.issueWithNewKey({
-      kind: 'zone-proxy-endpoint',
-      commonName: endpointHost.dnsName ?? endpointHost.ipAddress!,
-      subjectName: name,
-      altNames: { ...collectAltNames([endpointHost, ...endpointIp]), uris: [uri] },
-      validityDays,
+  issueCertificate(req: IssueRequest): IssuedCertificate {
+    if (!CERTIFICATE_KINDS.includes(req.kind) || req.kind === 'endpoint') {
+      throw new InvalidArgument('purpose', 'must be SERVER, CLIENT, ZONE_PROXY_ENDPOINT_FACING, ZONE_PROXY_LINK_FACING or SERVICE (endpoint certificates come from SignCsr)', req.kind);
+    }
+    const commonName = checkCommonName(req.commonName);
+    const hosts = (req.dnsNames ?? []).map((h, i) => {
+      const host = parseHost(`dns_names[${i}]`, h);
+      if (!host.dnsName) throw new InvalidArgument(`dns_names[${i}]`, 'is an IP address; put it in ip_addresses', h);
+      return host;
     });
-    const linkFacing = this.issueWithNewKey({
-      kind: 'zone-proxy-link',
-      commonName: linkHost.dnsName ?? linkHost.ipAddress!,
-      subjectName: name,
-      altNames: { ...collectAltNames([linkHost, ...linkIp]), uris: [uri] },
-      validityDays,
-    });
-    return { endpointFacing, linkFacing };
-  }
-
-  /** A service identity (`dc://service/<name>`) for service-to-service mutual TLS. */
-  issueServiceIdentity(req: { serviceName: string; hosts?: readonly string[]; validityDays?: number }): IssuedWithKey {
-    const serviceName = parseServiceName('service_name', req.serviceName);
-    const hosts = (req.hosts ?? []).map((h, i) => parseHost(`hosts[${i}]`, h));
-    return this.issueWithNewKey({
-      kind: 'service',
-      commonName: serviceName,
-      subjectName: serviceName,
-      altNames: { ...collectAltNames(hosts), uris: [identityUri.service(serviceName)] },
-      validityDays: this.checkValidityDays(req.validityDays),
-    });
+    const ips = (req.ipAddresses ?? []).map((ip, i) => ({ ipAddress: parseIp(`ip_addresses[${i}]`, ip) }));
+    let names = collectAltNames([...hosts, ...ips]);
+    const serves = PROFILES[req.kind].purpose !== 'client';
+    if (serves && names.dnsNames.length === 0 && names.ipAddresses.length === 0) {
+      names = collectAltNames([parseHost('common_name', commonName)]);
+    }
+    const label = req.label ?? '';
+    if (label.length > 200) throw new InvalidArgument('label', 'must be at most 200 characters', label);
+    let subjectName = commonName;
+    const uris: string[] = [];
+    if (req.kind === 'service') {
+      subjectName = parseServiceName('common_name', commonName);
+      uris.push(identityUri.service(subjectName));
+    } else if (req.kind === 'zone-proxy-endpoint' || req.kind === 'zone-proxy-link') {
+      subjectName = parseZoneProxyName('label', label);
+      uris.push(identityUri.zoneProxy(subjectName));
+    }
+    const validityMs = this.checkValidity('validity', req.validityMs, VALIDITY_LIMITS.issueMaxMs);
+    const spec = { kind: req.kind, commonName, subjectName, label, altNames: { ...names, uris }, validityMs };
+    if (req.csrPem) {
+      const csr = parseAndVerifyCsr(req.csrPem);
+      const prepared = this.prepare({ ...spec, publicKey: csr.publicKey });
+      this.store.insertCertificate(prepared);
+      return { certificate: prepared };
+    }
+    return this.issueWithNewKey(spec);
   }
 
   // --- endpoint enrolment
@@ -189,8 +191,8 @@ export class CertificateAuthority {
     return this.tokens.create(req);
   }
 
-  listEnrolmentTokens(): EnrolmentTokenRecord[] {
-    return this.tokens.list();
+  listEnrolmentTokens(req: { includeInactive?: boolean; pageSize?: number; pageToken?: string } = {}) {
+    return this.tokens.list(req);
   }
 
   revokeEnrolmentToken(id: string): EnrolmentTokenRecord {
@@ -202,17 +204,21 @@ export class CertificateAuthority {
    * certificate comes from the token (or is assigned by the CA), never from the CSR; the
    * private key stays on the endpoint. Nothing changes unless a certificate is issued.
    */
-  signEndpointCsr(req: { csrPem: string; enrolmentToken: string }): EndpointEnrolment {
+  signEndpointCsr(req: { csrPem: string; enrolmentToken: string; hostName?: string; validityMs?: number }): EndpointEnrolment {
     const csr = parseAndVerifyCsr(req.csrPem);
     const token = this.tokens.check(req.enrolmentToken);
+    const validityMs = this.checkValidity('validity', req.validityMs, VALIDITY_LIMITS.endpointMaxMs);
+    const hostName = req.hostName ?? '';
+    if (hostName.length > 253) throw new InvalidArgument('host_name', 'must be at most 253 characters', hostName);
     const endpointId = token.endpointId ?? randomUUID();
     checkEndpointCsrNames(csr, endpointId, token.endpointId === undefined);
     const prepared = this.prepare({
       kind: 'endpoint',
       commonName: endpointId,
       subjectName: endpointId,
+      label: hostName,
       altNames: { dnsNames: [], ipAddresses: [], uris: [identityUri.endpoint(endpointId)] },
-      validityDays: this.validity.endpointDays,
+      validityMs,
       publicKey: csr.publicKey,
       enrolmentTokenId: token.id,
     });
@@ -232,17 +238,15 @@ export class CertificateAuthority {
     return found;
   }
 
-  /** Certificates in issue order with their expiry (SPEC 1.4.5); by default current ones only. */
+  /** Certificates newest first with their expiry (SPEC 1.4.5); by default current ones only. */
   listCertificates(req: ListCertificatesRequest = {}): { certificates: CertificateRecord[]; nextPageToken: string } {
-    const pageSize = req.pageSize || DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-      throw new InvalidArgument('page_size', `must be a whole number from 1 to ${MAX_PAGE_SIZE}`, req.pageSize);
-    }
+    const pageSize = checkPageSize(req.pageSize);
     const rows = this.store.listCertificates({
       kinds: req.kinds,
       subjectName: req.subjectName || undefined,
       excludeExpiredAt: req.includeExpired ? undefined : this.clock(),
       excludeRevoked: !req.includeRevoked,
+      expiringBefore: req.expiringBefore,
       after: req.pageToken ? decodePageToken(req.pageToken) : undefined,
       limit: pageSize + 1,
     });
@@ -255,35 +259,57 @@ export class CertificateAuthority {
   // --- renewal and revocation
 
   /**
-   * Issues a successor with the same names and kind from the current issuing root. The old
-   * certificate is not revoked: both are valid during the overlap, so nothing connected drops.
-   * CA-generated kinds get a new key pair; an endpoint keeps its key (or proves a new one by CSR).
+   * Issues a successor with the same kind, subject and SANs from the current issuing root. The
+   * old certificate stays valid until it expires (unless revokePrevious): both are valid during
+   * the overlap, so nothing connected drops. Keeps the public key unless a CSR proves a new one
+   * or generateKey asks the CA for one (never for endpoints: their key never leaves them).
    */
-  renewCertificate(req: { serial: string; csrPem?: string; validityDays?: number }): RenewedCertificate {
+  renewCertificate(req: RenewRequest): IssuedCertificate {
     const old = this.getCertificate(req.serial);
     if (old.revocation) {
       throw new FailedPrecondition(`certificate ${old.serial} was revoked at ${old.revocation.revokedAt.toISOString()}; issue a new one instead of renewing`);
     }
-    const validityDays = req.validityDays === undefined || req.validityDays === 0 ? validityDaysFor(old.kind, this.validity) : this.checkValidityDays(req.validityDays);
-    const base = { kind: old.kind, commonName: old.commonName, subjectName: old.subjectName, altNames: old.altNames, validityDays, renewedFrom: old.serial };
-    if (old.kind === 'endpoint') {
-      let publicKey: forge.pki.rsa.PublicKey;
-      if (req.csrPem) {
-        const csr = parseAndVerifyCsr(req.csrPem);
-        checkEndpointCsrNames(csr, old.subjectName, false);
-        publicKey = csr.publicKey;
-      } else {
-        publicKey = forge.pki.certificateFromPem(old.certificatePem).publicKey as forge.pki.rsa.PublicKey;
+    const limit = old.kind === 'endpoint' ? VALIDITY_LIMITS.endpointMaxMs : VALIDITY_LIMITS.issueMaxMs;
+    const validityMs = this.checkValidity('validity', req.validityMs, limit);
+    const base = {
+      kind: old.kind,
+      commonName: old.commonName,
+      subjectName: old.subjectName,
+      label: old.label,
+      altNames: old.altNames,
+      validityMs,
+      renewedFrom: old.serial,
+    };
+    let publicKey: forge.pki.rsa.PublicKey | undefined;
+    if (req.csrPem) {
+      const csr = parseAndVerifyCsr(req.csrPem);
+      if (old.kind === 'endpoint') checkEndpointCsrNames(csr, old.subjectName, false);
+      publicKey = csr.publicKey;
+    } else if (req.generateKey) {
+      if (old.kind === 'endpoint') {
+        throw new InvalidArgument('generate_key', "an endpoint's private key never leaves the endpoint: renew with its CSR, or keep its key");
       }
-      const prepared = this.prepare({ ...base, publicKey });
-      this.store.insertCertificate(prepared);
-      return { certificate: prepared };
+    } else {
+      publicKey = forge.pki.certificateFromPem(old.certificatePem).publicKey as forge.pki.rsa.PublicKey;
     }
-    if (req.csrPem) throw new InvalidArgument('csr_pem', `only endpoint certificates are renewed from a CSR; a ${old.kind} certificate gets a new key from the CA`);
-    return this.issueWithNewKey(base);
+    let privateKeyPem: string | undefined;
+    if (!publicKey) {
+      const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      publicKey = forgePublicKey(pair.publicKey);
+      privateKeyPem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    }
+    const prepared = this.prepare({ ...base, publicKey });
+    this.store.transaction(() => {
+      this.store.insertCertificate(prepared);
+      if (req.revokePrevious) this.store.insertRevocation(old.serial, 'superseded', this.clock());
+    });
+    return { certificate: prepared, ...(privateKeyPem ? { privateKeyPem } : {}) };
   }
 
-  /** Revokes a certificate; the revocation list's generation increases and its CRL lists the serial. */
+  /**
+   * Revokes a certificate: the revocation list's generation increases and the CRL lists it.
+   * Revoking a revoked certificate changes nothing and answers as the first time did.
+   */
   revokeCertificate(req: { serial: string; reason?: RevocationReason }): { certificate: CertificateRecord; generation: number } {
     const reason = req.reason ?? 'unspecified';
     if (!REVOCATION_REASONS.includes(reason)) throw new InvalidArgument('reason', `must be one of ${REVOCATION_REASONS.join(', ')}`, reason);
@@ -291,58 +317,74 @@ export class CertificateAuthority {
     return this.store.transaction(() => {
       const cert = this.store.getCertificate(hex);
       if (!cert) throw new NotFound(`certificate with serial ${hex} is not known to this CA`);
-      if (cert.revocation) {
-        throw new FailedPrecondition(`certificate ${hex} was revoked already at ${cert.revocation.revokedAt.toISOString()} (generation ${cert.revocation.generation})`);
-      }
+      if (cert.revocation) return { certificate: cert, generation: cert.revocation.generation };
       const generation = this.store.insertRevocation(hex, reason, this.clock());
       return { certificate: this.store.getCertificate(hex)!, generation };
     });
   }
 
+  /** Current revocation generation (cheap; for polling). */
+  revocationGeneration(): number {
+    return this.store.revocationGeneration();
+  }
+
   /** What the broker and zone proxies enforce on the next handshake. */
   revocationList(): RevocationList {
-    const entries = this.store.listRevocations();
-    const generation = this.store.revocationGeneration();
     const now = this.clock();
-    const crls = this.roots.trustBundle().roots.map((record) => {
-      const root = this.roots.get(record.id)!;
+    const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
+    // Expired certificates fail verification anyway; they drop out of the list.
+    const entries = this.store.listRevocations().filter((e) => e.notAfter > now);
+    const generation = this.store.revocationGeneration();
+    const crls = this.roots.trusted().map((root) => {
       const pem = buildCrl({
         issuerAttributes: root.signer.subjectAttributes,
         issuerKeyId: root.signer.subjectKeyId!,
         issuerKey: root.signer.privateKey,
         crlNumber: generation,
-        thisUpdate: new Date(Math.floor(now.getTime() / 1000) * 1000),
-        nextUpdate: new Date(Math.floor(now.getTime() / 1000) * 1000 + this.crlValidityMs),
-        entries: entries.filter((e) => e.issuerRootId === record.id).map((e) => ({ serialHex: e.serial, revokedAt: e.revokedAt, reason: e.reason })),
+        thisUpdate,
+        nextUpdate: new Date(thisUpdate.getTime() + this.crlValidityMs),
+        entries: entries.filter((e) => e.issuerRootId === root.record.id).map((e) => ({ serialHex: e.serial, revokedAt: e.revokedAt, reason: e.reason })),
       }).pem;
-      return { rootId: record.id, pem };
+      return { rootId: root.record.id, pem };
     });
-    return { generation, entries, crls };
+    return { generation, entries, crls, issuedAt: thisUpdate };
   }
 
   // --- roots
 
-  trustBundle(): { roots: RootRecord[]; pem: string } {
+  /** The trusted roots, issuing root first; version increases with every rotation. */
+  trustBundle(): { roots: RootRecord[]; pem: string; version: number } {
     return this.roots.trustBundle();
   }
 
-  /** Starts a root rotation: a new root issues from now on; the old one stays in the trust bundle. */
-  rotateRoot(): RootRecord {
-    return this.roots.rotate().record;
-  }
-
-  /** Ends a rotation: the old root leaves the trust bundle (renew what it issued first). */
-  retireRoot(id: string): RootRecord {
-    return this.roots.retire(id);
+  /**
+   * Rotates the root: a new root signs from now on; the previous one stays in the trust bundle
+   * for `overlapMs` while what it signed is renewed, then leaves it.
+   */
+  rotateRoot(req: { overlapMs?: number; validityDays?: number } = {}): RootRecord {
+    const overlapMs = req.overlapMs ?? ROTATION.defaultOverlapMs;
+    if (!Number.isFinite(overlapMs) || overlapMs < ROTATION.minOverlapMs) {
+      throw new InvalidArgument('overlap', 'must be at least 1 day, so endpoints can renew before the old root leaves the trust bundle', `${overlapMs / 1000}s`);
+    }
+    const days = req.validityDays ?? this.validity.rootDays;
+    if (!Number.isInteger(days) || days < 30 || days > 36500) {
+      throw new InvalidArgument('validity', 'must be from 30 days to 100 years, in whole days', `${days} days`);
+    }
+    return this.roots.rotate({ overlapMs, validityDays: days }).record;
   }
 
   activeRoot(): LoadedRoot {
     return this.roots.active();
   }
 
+  /** Every root this CA has had (for resolving a certificate's issuer), oldest first. */
+  allRoots(): RootRecord[] {
+    return this.roots.all().map((r) => r.record);
+  }
+
   // --- internals
 
-  private issueWithNewKey(spec: IssueSpec): IssuedWithKey {
+  private issueWithNewKey(spec: IssueSpec): IssuedCertificate {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const prepared = this.prepare({ ...spec, publicKey: forgePublicKey(publicKey) });
     this.store.insertCertificate(prepared);
@@ -353,8 +395,8 @@ export class CertificateAuthority {
   private prepare(spec: IssueSpec & { publicKey: forge.pki.rsa.PublicKey }): Omit<CertificateRecord, 'revocation'> {
     const root = this.roots.active();
     const now = this.clock();
-    const days = spec.validityDays ?? validityDaysFor(spec.kind, this.validity);
-    const window = validityWindow(now, days, this.validity.backdateSeconds);
+    const validityMs = spec.validityMs ?? validityDaysFor(spec.kind, this.validity) * DAY_MS;
+    const window = validityWindowMs(now, validityMs, this.validity.backdateSeconds);
     // A leaf never outlives its root: a verifier would refuse the chain after the root expires.
     const notAfter = window.notAfter > root.record.notAfter ? root.record.notAfter : window.notAfter;
     const serial = randomSerialHex();
@@ -376,6 +418,7 @@ export class CertificateAuthority {
       kind: spec.kind,
       commonName: spec.commonName,
       subjectName: spec.subjectName,
+      label: spec.label,
       altNames: spec.altNames,
       purpose: profile.purpose,
       issuerRootId: root.record.id,
@@ -388,12 +431,12 @@ export class CertificateAuthority {
     };
   }
 
-  private checkValidityDays(days: number | undefined): number | undefined {
-    if (days === undefined || days === 0) return undefined;
-    if (!Number.isInteger(days) || days < 1 || days > MAX_VALIDITY_DAYS) {
-      throw new InvalidArgument('validity_days', `must be a whole number of days from 1 to ${MAX_VALIDITY_DAYS} (0 or unset: the default for the kind)`, days);
+  private checkValidity(field: string, ms: number | undefined, maxMs: number): number | undefined {
+    if (ms === undefined) return undefined;
+    if (!Number.isFinite(ms) || ms < VALIDITY_LIMITS.minMs || ms > maxMs) {
+      throw new InvalidArgument(field, `must be from 1 minute to ${Math.round(maxMs / DAY_MS)} days (unset: the default for the purpose)`, `${ms / 1000}s`);
     }
-    return days;
+    return ms;
   }
 }
 
@@ -401,11 +444,21 @@ interface IssueSpec {
   readonly kind: CertificateKind;
   readonly commonName: string;
   readonly subjectName: string;
+  readonly label: string;
   readonly altNames: SubjectAltNames;
   /** undefined: the default for the kind. */
-  readonly validityDays: number | undefined;
+  readonly validityMs: number | undefined;
   readonly renewedFrom?: string;
   readonly enrolmentTokenId?: string;
+}
+
+function checkCommonName(value: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new InvalidArgument('common_name', 'is required', value);
+  // RFC 5280 upper bound for commonName; printable text only.
+  if (value.length > 64 || !/^[\x20-\x7e]+$/.test(value)) {
+    throw new InvalidArgument('common_name', 'must be 1–64 printable ASCII characters', value);
+  }
+  return value;
 }
 
 function encodePageToken(last: CertificateRecord): string {

@@ -15,7 +15,7 @@ let bundle: string;
 
 function enrol(endpointId: string): Credentials & { serial: string } {
   const key = rsaKey();
-  const { token } = ca.createEnrolmentToken({ endpointId, maxUses: 1, ttlSeconds: 3600, label: '' });
+  const { token } = ca.createEnrolmentToken({ kind: 'one-time', endpointId });
   const { certificate } = ca.signEndpointCsr({ csrPem: opensslCsr(tmp.dir, key.privateKeyPem), enrolmentToken: token });
   return { certPem: certificate.certificatePem, keyPem: key.privateKeyPem, serial: certificate.serial };
 }
@@ -27,8 +27,8 @@ beforeAll(() => {
   ca = CertificateAuthority.open({ dataDir: join(tmp.dir, 'ca'), clock: () => now });
   foreign = CertificateAuthority.open({ dataDir: join(tmp.dir, 'foreign') });
   now = new Date();
-  const issued = ca.issueModuleServerCertificate({ fqdn: 'broker.example.com', ipAddresses: ['127.0.0.1'] });
-  server = { certPem: issued.certificate.certificatePem, keyPem: issued.privateKeyPem };
+  const issued = ca.issueCertificate({ kind: 'server', commonName: 'broker.example.com', dnsNames: ['broker.example.com'], ipAddresses: ['127.0.0.1'] });
+  server = { certPem: issued.certificate.certificatePem, keyPem: issued.privateKeyPem! };
   bundle = ca.trustBundle().pem;
 });
 afterAll(() => {
@@ -80,7 +80,7 @@ describe('mutual TLS with Node tls', () => {
 
   it('refuses a client certificate from a foreign CA', async () => {
     const key = rsaKey();
-    const { token } = foreign.createEnrolmentToken({ endpointId: 'host-foreign', maxUses: 1, ttlSeconds: 60, label: '' });
+    const { token } = foreign.createEnrolmentToken({ kind: 'one-time', endpointId: 'host-foreign' });
     const { certificate } = foreign.signEndpointCsr({ csrPem: opensslCsr(tmp.dir, key.privateKeyPem), enrolmentToken: token });
     const outcome = await handshake({ certPem: certificate.certificatePem, keyPem: key.privateKeyPem });
     expect(outcome.serverAccepted).toBeUndefined();
@@ -89,9 +89,9 @@ describe('mutual TLS with Node tls', () => {
 
   it('lets the client refuse an expired server certificate', async () => {
     now = new Date(Date.now() - 100 * DAY_MS);
-    const issued = ca.issueModuleServerCertificate({ fqdn: 'broker.example.com', validityDays: 30 });
+    const issued = ca.issueCertificate({ kind: 'server', commonName: 'broker.example.com', validityMs: 30 * DAY_MS });
     now = new Date();
-    const outcome = await handshake(enrol('host-checks-server'), { server: { certPem: issued.certificate.certificatePem, keyPem: issued.privateKeyPem } });
+    const outcome = await handshake(enrol('host-checks-server'), { server: { certPem: issued.certificate.certificatePem, keyPem: issued.privateKeyPem! } });
     expect(outcome.clientAccepted).toBe(false);
     expect(outcome.clientError).toMatch(/CERT_HAS_EXPIRED/);
   });

@@ -2,7 +2,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FailedPrecondition, NotFound } from '@dc/service-kit';
 import forge from 'node-forge';
 import type { Clock } from '../clock';
 import { ORGANIZATION, validityWindow, type ValidityConfig } from '../issuance/profiles';
@@ -34,15 +33,15 @@ export class RootKeyring {
   static open(opts: RootKeyringOptions): RootKeyring {
     const keyring = new RootKeyring(opts);
     for (const record of opts.store.listRoots()) keyring.loaded.set(record.id, keyring.load(record));
-    if (keyring.unretired().length === 0) keyring.create();
+    if (keyring.loaded.size === 0) keyring.create(opts.validity.rootDays);
     return keyring;
   }
 
-  /** The root that signs new certificates: the newest one not retired. */
+  /** The root that signs new certificates: the newest one. */
   active(): LoadedRoot {
-    const roots = this.unretired();
+    const roots = this.all();
     const newest = roots[roots.length - 1];
-    if (!newest) throw new Error('no active root: every root is retired');
+    if (!newest) throw new Error('no root CA');
     return newest;
   }
 
@@ -56,46 +55,47 @@ export class RootKeyring {
   }
 
   /**
-   * Trusted roots: every unretired root. During a rotation the bundle holds the old and the new
-   * root, so certificates from both verify and no endpoint is stranded.
+   * Trusted roots, the issuing (active) root first: every root whose retirement time has not
+   * come. During a rotation the bundle holds the old and the new root, so certificates from
+   * both verify and no endpoint is stranded.
    */
-  trustBundle(): { roots: RootRecord[]; pem: string } {
-    const roots = this.unretired().map((r) => r.record);
-    return { roots, pem: roots.map((r) => r.certificatePem).join('') };
+  trustBundle(): { roots: RootRecord[]; pem: string; version: number } {
+    const roots = this.trusted()
+      .map((r) => r.record)
+      .reverse();
+    return { roots, pem: roots.map((r) => r.certificatePem).join(''), version: this.active().record.sequence };
   }
 
-  /** Creates a new root that becomes the issuing root; older roots stay trusted until retired. */
-  rotate(): LoadedRoot {
-    return this.create();
+  /** Roots still trusted now, oldest first. */
+  trusted(): LoadedRoot[] {
+    const now = this.opts.clock().getTime();
+    return this.all().filter((r) => !r.record.retireAt || r.record.retireAt.getTime() > now);
   }
 
-  /** Removes a root from the trust bundle. The issuing root cannot be retired: rotate first. */
-  retire(id: string): RootRecord {
-    const root = this.loaded.get(id);
-    if (!root) throw new NotFound(`root "${id}" is not known to this CA`);
-    if (root.record.retiredAt) throw new FailedPrecondition(`root "${id}" was retired already at ${root.record.retiredAt.toISOString()}`);
-    if (this.active().record.id === id) {
-      throw new FailedPrecondition(`root "${id}" is the issuing root; rotate the root first, then retire this one`);
+  /**
+   * Creates a new root that signs from now on. Roots without a retirement time get one,
+   * `overlapMs` from now: until then they stay in the trust bundle while what they signed is renewed.
+   */
+  rotate(opts: { overlapMs: number; validityDays?: number }): LoadedRoot {
+    const retireAt = new Date(this.opts.clock().getTime() + opts.overlapMs);
+    const created = this.create(opts.validityDays ?? this.opts.validity.rootDays);
+    for (const root of this.all()) {
+      if (root.record.id === created.record.id || root.record.retireAt) continue;
+      this.opts.store.scheduleRetirement(root.record.id, retireAt);
+      this.loaded.set(root.record.id, { ...root, record: { ...root.record, retireAt } });
     }
-    const at = this.opts.clock();
-    this.opts.store.retireRoot(id, at);
-    const record = { ...root.record, retiredAt: at };
-    this.loaded.set(id, { ...root, record });
-    return record;
+    return created;
   }
 
-  private unretired(): LoadedRoot[] {
-    return this.all().filter((r) => !r.record.retiredAt);
-  }
-
-  private create(): LoadedRoot {
+  private create(validityDays: number): LoadedRoot {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const now = this.opts.clock();
-    const { notBefore, notAfter } = validityWindow(now, this.opts.validity.rootDays, this.opts.validity.backdateSeconds);
+    const { notBefore, notAfter } = validityWindow(now, validityDays, this.opts.validity.backdateSeconds);
     const number = this.opts.store.listRoots().length + 1;
+    const serial = randomSerialHex();
     const built = issueCertificate(
       {
-        serialHex: randomSerialHex(),
+        serialHex: serial,
         subject: { commonName: `Direct Connect Root CA ${number}`, organization: ORGANIZATION },
         altNames: NO_ALT_NAMES,
         notBefore,
@@ -110,7 +110,7 @@ export class RootKeyring {
     const keyFile = `root-${id}.key.pem`;
     // Key first: a crash between the two leaves an unused key file, never a root without its key.
     writeSecretFileAtomic(join(this.opts.keysDir, keyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-    const record = this.opts.store.insertRoot({ id, certificatePem: built.pem, keyFile, notBefore, notAfter, createdAt: now });
+    const record = this.opts.store.insertRoot({ id, serial, certificatePem: built.pem, keyFile, notBefore, notAfter, createdAt: now });
     const loaded = this.load(record);
     this.loaded.set(id, loaded);
     return loaded;

@@ -5,14 +5,17 @@ import type { SubjectAltNames } from '../issuance/x509';
 import { migrate } from './migrations';
 
 export interface RootRecord {
+  /** The subject key identifier, hex: what leaves name in their authority key identifier. */
   readonly id: string;
+  readonly serial: string;
   readonly sequence: number;
   readonly certificatePem: string;
   readonly keyFile: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly createdAt: Date;
-  readonly retiredAt?: Date;
+  /** Set by a rotation: from then on the root is no longer trusted. */
+  readonly retireAt?: Date;
 }
 
 /** RFC 5280 CRLReason names (the codes are in revocation/crl.ts). */
@@ -36,8 +39,9 @@ export interface CertificateRecord {
   readonly serial: string;
   readonly kind: CertificateKind;
   readonly commonName: string;
-  /** Endpoint id, service name or zone proxy name; '' for the module server certificate. */
+  /** Endpoint id (client id), service name, zone proxy name, or the common name. */
   readonly subjectName: string;
+  readonly label: string;
   readonly altNames: SubjectAltNames;
   readonly purpose: Purpose;
   readonly issuerRootId: string;
@@ -56,13 +60,18 @@ export interface RevocationEntry extends Revocation {
   readonly notAfter: Date;
 }
 
+export type EnrolmentTokenKind = 'one-time' | 'time-limited';
+
 export interface EnrolmentTokenRecord {
   readonly id: string;
+  readonly kind: EnrolmentTokenKind;
   readonly secretSha256: Buffer;
   readonly endpointId?: string;
   readonly label: string;
+  /** 0: unlimited (time-limited tokens only). */
   readonly maxUses: number;
   readonly uses: number;
+  readonly lastUsedAt?: Date;
   readonly createdAt: Date;
   readonly expiresAt: Date;
   readonly revokedAt?: Date;
@@ -71,10 +80,12 @@ export interface EnrolmentTokenRecord {
 export interface CertificateQuery {
   readonly kinds?: readonly CertificateKind[];
   readonly subjectName?: string;
-  /** With `now`: leave out certificates whose notAfter has passed. */
+  /** Leave out certificates whose notAfter has passed at this time. */
   readonly excludeExpiredAt?: Date;
   readonly excludeRevoked?: boolean;
-  /** Keyset paging: rows strictly after this (issuedAt, serial). */
+  /** Only certificates whose notAfter is before this. */
+  readonly expiringBefore?: Date;
+  /** Keyset paging, newest first: rows strictly before this (issuedAt, serial). */
   readonly after?: { readonly issuedAt: number; readonly serial: string };
   readonly limit: number;
 }
@@ -84,6 +95,7 @@ interface CertificateRow {
   kind: string;
   common_name: string;
   subject_name: string;
+  label: string;
   dns_names: string;
   ip_addresses: string;
   uris: string;
@@ -102,22 +114,25 @@ interface CertificateRow {
 
 interface RootRow {
   id: string;
+  serial: string;
   sequence: number;
   certificate_pem: string;
   key_file: string;
   not_before: number;
   not_after: number;
   created_at: number;
-  retired_at: number | null;
+  retire_at: number | null;
 }
 
 interface TokenRow {
   id: string;
   secret_sha256: Buffer;
+  kind: string;
   endpoint_id: string | null;
   label: string;
   max_uses: number;
   uses: number;
+  last_used_at: number | null;
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
@@ -139,16 +154,16 @@ export class CaStore {
     const db = this.db;
     this.stmts = {
       insertRoot: db.prepare(
-        `INSERT INTO roots (id, sequence, certificate_pem, key_file, not_before, not_after, created_at)
-         VALUES (@id, @sequence, @certificatePem, @keyFile, @notBefore, @notAfter, @createdAt)`,
+        `INSERT INTO roots (id, serial, sequence, certificate_pem, key_file, not_before, not_after, created_at)
+         VALUES (@id, @serial, @sequence, @certificatePem, @keyFile, @notBefore, @notAfter, @createdAt)`,
       ),
       listRoots: db.prepare(`SELECT * FROM roots ORDER BY sequence`),
       nextRootSequence: db.prepare(`SELECT COALESCE(MAX(sequence), 0) + 1 AS n FROM roots`),
-      retireRoot: db.prepare(`UPDATE roots SET retired_at = ? WHERE id = ? AND retired_at IS NULL`),
+      scheduleRetirement: db.prepare(`UPDATE roots SET retire_at = ? WHERE id = ? AND retire_at IS NULL`),
       insertCert: db.prepare(
-        `INSERT INTO certificates (serial, kind, common_name, subject_name, dns_names, ip_addresses, uris, purpose,
+        `INSERT INTO certificates (serial, kind, common_name, subject_name, label, dns_names, ip_addresses, uris, purpose,
            issuer_root_id, not_before, not_after, issued_at, certificate_pem, renewed_from, enrolment_token_id)
-         VALUES (@serial, @kind, @commonName, @subjectName, @dnsNames, @ipAddresses, @uris, @purpose,
+         VALUES (@serial, @kind, @commonName, @subjectName, @label, @dnsNames, @ipAddresses, @uris, @purpose,
            @issuerRootId, @notBefore, @notAfter, @issuedAt, @certificatePem, @renewedFrom, @enrolmentTokenId)`,
       ),
       getCert: db.prepare(`${CERT_SELECT} WHERE c.serial = ?`),
@@ -159,12 +174,13 @@ export class CaStore {
          FROM revocations r JOIN certificates c ON c.serial = r.serial ORDER BY r.generation`,
       ),
       insertToken: db.prepare(
-        `INSERT INTO enrolment_tokens (id, secret_sha256, endpoint_id, label, max_uses, uses, created_at, expires_at)
-         VALUES (@id, @secretSha256, @endpointId, @label, @maxUses, 0, @createdAt, @expiresAt)`,
+        `INSERT INTO enrolment_tokens (id, secret_sha256, kind, endpoint_id, label, max_uses, uses, created_at, expires_at)
+         VALUES (@id, @secretSha256, @kind, @endpointId, @label, @maxUses, 0, @createdAt, @expiresAt)`,
       ),
       getToken: db.prepare(`SELECT * FROM enrolment_tokens WHERE id = ?`),
-      listTokens: db.prepare(`SELECT * FROM enrolment_tokens ORDER BY created_at, id`),
-      useToken: db.prepare(`UPDATE enrolment_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses`),
+      useToken: db.prepare(
+        `UPDATE enrolment_tokens SET uses = uses + 1, last_used_at = ? WHERE id = ? AND (max_uses = 0 OR uses < max_uses)`,
+      ),
       revokeToken: db.prepare(`UPDATE enrolment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`),
     };
   }
@@ -180,7 +196,7 @@ export class CaStore {
 
   // --- roots
 
-  insertRoot(root: Omit<RootRecord, 'sequence' | 'retiredAt'>): RootRecord {
+  insertRoot(root: Omit<RootRecord, 'sequence' | 'retireAt'>): RootRecord {
     return this.transaction(() => {
       const sequence = (this.stmts.nextRootSequence.get() as { n: number }).n;
       this.stmts.insertRoot.run({
@@ -197,19 +213,20 @@ export class CaStore {
   listRoots(): RootRecord[] {
     return (this.stmts.listRoots.all() as RootRow[]).map((r) => ({
       id: r.id,
+      serial: r.serial,
       sequence: r.sequence,
       certificatePem: r.certificate_pem,
       keyFile: r.key_file,
       notBefore: new Date(r.not_before),
       notAfter: new Date(r.not_after),
       createdAt: new Date(r.created_at),
-      ...(r.retired_at === null ? {} : { retiredAt: new Date(r.retired_at) }),
+      ...(r.retire_at === null ? {} : { retireAt: new Date(r.retire_at) }),
     }));
   }
 
-  /** Returns false when the root does not exist or is retired already. */
-  retireRoot(id: string, at: Date): boolean {
-    return this.stmts.retireRoot.run(at.getTime(), id).changes === 1;
+  /** Sets when a root leaves the trust bundle; false when it has a retirement time already. */
+  scheduleRetirement(id: string, at: Date): boolean {
+    return this.stmts.scheduleRetirement.run(at.getTime(), id).changes === 1;
   }
 
   // --- certificates
@@ -220,6 +237,7 @@ export class CaStore {
       kind: c.kind,
       commonName: c.commonName,
       subjectName: c.subjectName,
+      label: c.label,
       dnsNames: JSON.stringify(c.altNames.dnsNames),
       ipAddresses: JSON.stringify(c.altNames.ipAddresses),
       uris: JSON.stringify(c.altNames.uris),
@@ -255,11 +273,15 @@ export class CaStore {
       params.push(q.excludeExpiredAt.getTime());
     }
     if (q.excludeRevoked) where.push('r.serial IS NULL');
+    if (q.expiringBefore) {
+      where.push('c.not_after < ?');
+      params.push(q.expiringBefore.getTime());
+    }
     if (q.after) {
-      where.push('(c.issued_at > ? OR (c.issued_at = ? AND c.serial > ?))');
+      where.push('(c.issued_at < ? OR (c.issued_at = ? AND c.serial < ?))');
       params.push(q.after.issuedAt, q.after.issuedAt, q.after.serial);
     }
-    const sql = `${CERT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.issued_at, c.serial LIMIT ?`;
+    const sql = `${CERT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.issued_at DESC, c.serial DESC LIMIT ?`;
     params.push(q.limit);
     return (this.db.prepare(sql).all(...params) as CertificateRow[]).map(toCertificate);
   }
@@ -298,10 +320,11 @@ export class CaStore {
 
   // --- enrolment tokens
 
-  insertToken(t: Omit<EnrolmentTokenRecord, 'uses' | 'revokedAt'>): void {
+  insertToken(t: Omit<EnrolmentTokenRecord, 'uses' | 'revokedAt' | 'lastUsedAt'>): void {
     this.stmts.insertToken.run({
       id: t.id,
       secretSha256: t.secretSha256,
+      kind: t.kind,
       endpointId: t.endpointId ?? null,
       label: t.label,
       maxUses: t.maxUses,
@@ -315,13 +338,26 @@ export class CaStore {
     return row ? toToken(row) : undefined;
   }
 
-  listTokens(): EnrolmentTokenRecord[] {
-    return (this.stmts.listTokens.all() as TokenRow[]).map(toToken);
+  /** Tokens newest first; `activeAt` leaves out revoked, expired and used-up ones. */
+  listTokens(q: { activeAt?: Date; after?: { createdAt: number; id: string }; limit: number }): EnrolmentTokenRecord[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.activeAt) {
+      where.push('revoked_at IS NULL AND expires_at > ? AND (max_uses = 0 OR uses < max_uses)');
+      params.push(q.activeAt.getTime());
+    }
+    if (q.after) {
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      params.push(q.after.createdAt, q.after.createdAt, q.after.id);
+    }
+    const sql = `SELECT * FROM enrolment_tokens${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    params.push(q.limit);
+    return (this.db.prepare(sql).all(...params) as TokenRow[]).map(toToken);
   }
 
   /** Counts one use; false when the token has no uses left. */
-  useToken(id: string): boolean {
-    return this.stmts.useToken.run(id).changes === 1;
+  useToken(id: string, at: Date): boolean {
+    return this.stmts.useToken.run(at.getTime(), id).changes === 1;
   }
 
   revokeToken(id: string, at: Date): boolean {
@@ -335,6 +371,7 @@ function toCertificate(r: CertificateRow): CertificateRecord {
     kind: r.kind as CertificateKind,
     commonName: r.common_name,
     subjectName: r.subject_name,
+    label: r.label,
     altNames: { dnsNames: JSON.parse(r.dns_names), ipAddresses: JSON.parse(r.ip_addresses), uris: JSON.parse(r.uris) },
     purpose: r.purpose as Purpose,
     issuerRootId: r.issuer_root_id,
@@ -353,11 +390,13 @@ function toCertificate(r: CertificateRow): CertificateRecord {
 function toToken(r: TokenRow): EnrolmentTokenRecord {
   return {
     id: r.id,
+    kind: r.kind as EnrolmentTokenKind,
     secretSha256: r.secret_sha256,
     ...(r.endpoint_id ? { endpointId: r.endpoint_id } : {}),
     label: r.label,
     maxUses: r.max_uses,
     uses: r.uses,
+    ...(r.last_used_at !== null ? { lastUsedAt: new Date(r.last_used_at) } : {}),
     createdAt: new Date(r.created_at),
     expiresAt: new Date(r.expires_at),
     ...(r.revoked_at !== null ? { revokedAt: new Date(r.revoked_at) } : {}),

@@ -6,19 +6,21 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE roots (
     id               TEXT PRIMARY KEY,          -- subject key identifier, hex
-    sequence         INTEGER NOT NULL UNIQUE,   -- creation order; the newest unretired root issues
+    serial           TEXT NOT NULL UNIQUE,      -- the root certificate's serial, hex (what the API shows)
+    sequence         INTEGER NOT NULL UNIQUE,   -- creation order; the newest root issues
     certificate_pem  TEXT NOT NULL,
     key_file         TEXT NOT NULL,             -- file name under <dataDir>/keys (mode 0600), never the key itself
     not_before       INTEGER NOT NULL,
     not_after        INTEGER NOT NULL,
     created_at       INTEGER NOT NULL,
-    retired_at       INTEGER
+    retire_at        INTEGER                    -- set by a rotation: the root leaves the trust bundle then
   );
   CREATE TABLE certificates (
     serial              TEXT PRIMARY KEY,       -- hex
     kind                TEXT NOT NULL,
     common_name         TEXT NOT NULL,
-    subject_name        TEXT NOT NULL,          -- endpoint id, service name or zone proxy name; '' for the module server
+    subject_name        TEXT NOT NULL,          -- endpoint id (client id), service name, zone proxy name, or the CN
+    label               TEXT NOT NULL,          -- free label: endpoint host name, zone proxy name...
     dns_names           TEXT NOT NULL,          -- JSON array
     ip_addresses        TEXT NOT NULL,          -- JSON array
     uris                TEXT NOT NULL,          -- JSON array
@@ -42,10 +44,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE enrolment_tokens (
     id             TEXT PRIMARY KEY,
     secret_sha256  BLOB NOT NULL,
+    kind           TEXT NOT NULL,           -- one-time | time-limited
     endpoint_id    TEXT,                    -- NULL: the CA assigns a fresh endpoint id per enrolment
     label          TEXT NOT NULL,
-    max_uses       INTEGER NOT NULL,
+    max_uses       INTEGER NOT NULL,        -- 0: unlimited (time-limited tokens)
     uses           INTEGER NOT NULL DEFAULT 0,
+    last_used_at   INTEGER,
     created_at     INTEGER NOT NULL,
     expires_at     INTEGER NOT NULL,
     revoked_at     INTEGER
