@@ -1,0 +1,265 @@
+// The recorder on real corpora and a real monitor.db: rows per family, filters, PendingEventCap,
+// retention and the kill switch driven by an injected clock and CPU sampler.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, sharedRoot } from '@dc/service-kit/testing';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openMonitorDb, type MonitorDb } from '@dc/monitor-db';
+import { applyPlan, planInstall } from '../audit-plumbing/install-audit';
+import { RULES_BEGIN } from '../audit-plumbing/recorder-rules';
+import { loadConfig } from '../config/load-config';
+import { loadFilters } from '../pipeline/load-filters';
+import { replayFile } from '../sources/replay-file';
+import { auditRuleRemover } from '../cli/commands';
+import { Recorder, type RecorderDeps } from './recorder';
+
+const corpus = (rel: string) => join(sharedRoot, 'corpora', rel);
+const silent = pino({ level: 'silent' });
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+interface Rig {
+  dir: string;
+  db: MonitorDb;
+  recorder: Recorder;
+  clock: { now: number };
+  cpu: { micros: number };
+  rows(sql: string): Array<Record<string, unknown>>;
+}
+
+function rig(files: Record<string, unknown> = {}, deps: Partial<RecorderDeps> = {}): Rig {
+  const tmp = makeTempDir('rec-recorder-');
+  cleanups.push(tmp.remove);
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(tmp.dir, name), JSON.stringify(body));
+  const config = loadConfig(tmp.dir);
+  const clock = { now: Date.parse('2026-01-01T00:00:00Z') };
+  const cpu = { micros: 0 };
+  const db = openMonitorDb({ path: config.paths.db, clock: { now: () => clock.now } });
+  cleanups.push(() => db.close());
+  const loaded = loadFilters(config);
+  const recorder = new Recorder({
+    config,
+    db,
+    log: silent,
+    clock: () => clock.now,
+    cpu: () => cpu.micros,
+    processors: 2,
+    sampler: null,
+    filters: loaded.filters,
+    ...(loaded.signals ? { signals: loaded.signals } : {}),
+    hashExecutables: false,
+    killSwitch: true,
+    retention: true,
+    ...deps,
+  });
+  const rows = (sql: string) => {
+    recorder.writer.flush();
+    const raw = new Database(config.paths.db, { readonly: true });
+    try {
+      return raw.prepare(sql).all() as Array<Record<string, unknown>>;
+    } finally {
+      raw.close();
+    }
+  };
+  return { dir: tmp.dir, db, recorder, clock, cpu, rows };
+}
+
+const count = (r: Rig, table: string) => Number(r.rows(`SELECT count(*) AS n FROM ${table}`)[0].n);
+
+describe('Recorder on the real corpora', () => {
+  it.each([
+    ['hub/auditd-postexploit-rm.log', { process_events: 10, file_events: 0, network_events: 0, security_events: 0 }],
+    ['laurel/shell-proc-trace.txt', { process_events: 4, file_events: 0, network_events: 0, security_events: 0 }],
+    ['laurel/shell-proc-trace-confusion.txt', { process_events: 5, file_events: 0, network_events: 0, security_events: 0 }],
+    ['beats/auditbeat_sudo.log', { process_events: 0, file_events: 0, network_events: 0, security_events: 20 }],
+    ['laurel/record-connect.txt', { process_events: 0, file_events: 0, network_events: 2, security_events: 0 }],
+    ['osquery/process_file_events_tests.extracted.log', { process_events: 0, file_events: 22, network_events: 0, security_events: 0 }],
+    ['LLM-log-parsing/russelmitchell_intranet_server_audit.log', { process_events: 0, file_events: 0, network_events: 0, security_events: 1833 }],
+  ])('replaying %s writes the expected rows per family', async (file, expected) => {
+    const r = rig();
+    const end = await r.recorder.run(replayFile(corpus(file)));
+    expect(end).toEqual({ kind: 'end-of-input' });
+    const got = Object.fromEntries(Object.keys(expected).map((t) => [t, count(r, t)]));
+    expect(got).toEqual(expected);
+    const stats = r.recorder.pipeline.stats();
+    expect(stats.dropped).toBe(0);
+    expect(stats.recorded).toBe(Object.values(expected).reduce((a, b) => a + b, 0));
+  });
+
+  it('stores each rm of the post-exploitation log as a process of its parent shell', async () => {
+    const r = rig();
+    await r.recorder.run(replayFile(corpus('hub/auditd-postexploit-rm.log')));
+    const rows = r.rows('SELECT p.exe, p.comm, p.uid, p.pid, p.ppid FROM process_events e JOIN processes p ON p.id = e.process_id ORDER BY e.time');
+    const firstPid = Number(/ pid=(\d+)/.exec(readFileSync(corpus('hub/auditd-postexploit-rm.log'), 'utf8'))![1]);
+    expect(rows).toHaveLength(10);
+    expect(rows.every((x) => x.exe === '/bin/rm' && x.comm === 'rm' && x.uid === 1000 && x.ppid === 26843)).toBe(true);
+    expect(rows[0].pid).toBe(firstPid);
+  });
+
+  it('joins EXECVE arguments into the command line of each process', async () => {
+    const r = rig();
+    await r.recorder.run(replayFile(corpus('laurel/shell-proc-trace.txt')));
+    const argvs = r.rows('SELECT argv FROM processes ORDER BY start_time').map((x) => JSON.parse(String(x.argv)) as string[]);
+    expect(argvs).toHaveLength(4);
+    expect(argvs.every((a) => a.length > 0)).toBe(true);
+  });
+
+  it('records sudo authentication, accounts and results as security events', async () => {
+    const r = rig();
+    await r.recorder.run(replayFile(corpus('beats/auditbeat_sudo.log')));
+    const text = readFileSync(corpus('beats/auditbeat_sudo.log'), 'utf8');
+    const rootRecords = text.split('\n').filter((l) => l.includes('acct="root"')).length;
+    const failed = text.split('\n').filter((l) => / res=failed/.test(l)).length;
+    expect(r.rows("SELECT count(*) AS n FROM security_events WHERE account = 'root'")[0].n).toBe(rootRecords);
+    expect(r.rows("SELECT count(*) AS n FROM security_events WHERE result = 'failure'")[0].n).toBe(failed);
+  });
+});
+
+describe('filters', () => {
+  it('drop exactly the events a rule matches, and nothing else', async () => {
+    const file = corpus('beats/auditbeat_sudo.log');
+    const all = rig();
+    await all.recorder.run(replayFile(file));
+    const unfiltered = all.rows('SELECT time, type, account, result FROM security_events ORDER BY id');
+
+    const r = rig({ 'filters.json': { version: 1, rules: [{ id: 'drop-root', family: 'security', action: 'exclude', when: { field: 'account', equals: 'root' } }] } });
+    await r.recorder.run(replayFile(file));
+    const kept = r.rows('SELECT time, type, account, result FROM security_events ORDER BY id');
+    expect(kept).toEqual(unfiltered.filter((x) => x.account !== 'root'));
+    expect(r.recorder.pipeline.stats().families.security.filtered).toBe(unfiltered.length - kept.length);
+    expect(unfiltered.length - kept.length).toBe(11); // acct="root" appears on 11 records of the file
+  });
+
+  it('keep file events the watchlist watches even when a module filter excludes them (SPEC 2.3)', async () => {
+    const file = corpus('osquery/process_file_events_tests.extracted.log');
+    const all = rig();
+    await all.recorder.run(replayFile(file));
+    const unfiltered = all.rows('SELECT operation, path FROM file_events ORDER BY id');
+
+    const r = rig({
+      'map_filters.json': { version: 1, rules: [{ id: 'drop-tests', family: 'file', action: 'exclude', when: { field: 'path', beginsWith: '/home/alessandro/test_file' } }] },
+      'watchlist.json': { version: 1, paths: ['/home/alessandro/test_file5'] },
+    });
+    await r.recorder.run(replayFile(file));
+    const expected = unfiltered.filter((x) => !String(x.path).startsWith('/home/alessandro/test_file') || x.path === '/home/alessandro/test_file5');
+    expect(r.rows('SELECT operation, path FROM file_events ORDER BY id')).toEqual(expected);
+    expect(expected.some((x) => x.path === '/home/alessandro/test_file5')).toBe(true);
+  });
+
+  it('switch off a whole family with MonitorFiles = 0', async () => {
+    const r = rig({ 'recorder.json': { MonitorFiles: 0 } });
+    await r.recorder.run(replayFile(corpus('osquery/process_file_events_tests.extracted.log')));
+    expect(count(r, 'file_events')).toBe(0);
+    expect(r.recorder.pipeline.stats().families.file.disabled).toBe(27);
+  });
+});
+
+/** n execve events, each a SYSCALL + EXECVE + EOE, one second apart. */
+function execveLines(n: number, t0 = 1_700_000_000): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const ts = `${t0 + i}.000:${i + 1}`;
+    lines.push(
+      `type=SYSCALL msg=audit(${ts}): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=1 pid=${10_000 + (i % 30_000)} auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=1 comm="true" exe="/usr/bin/true" key=(null)`,
+      `type=EXECVE msg=audit(${ts}): argc=2 a0="true" a1="${i}"`,
+      `type=EOE msg=audit(${ts}): `,
+    );
+  }
+  return lines;
+}
+
+describe('PendingEventCap', () => {
+  it('drops and counts a burst beyond the cap while the writer holds its batch, keeping memory bounded', () => {
+    // BatchWriteDelayMS 5000 and a large NewEventLimit: nothing is saved during the burst, so every
+    // event stays in flight and the cap is what bounds memory.
+    const r = rig({ 'recorder.json': { PendingEventCap: 500, BatchWriteDelayMS: 5000, NewEventLimit: 100000 } });
+    const lines = execveLines(20_000);
+    const heapBefore = process.memoryUsage().heapUsed;
+    for (let i = 0; i < lines.length; i += 3000) r.recorder.pipeline.feed(lines.slice(i, i + 3000));
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    expect(r.recorder.writer.pending).toBe(500);
+    const stats = r.recorder.pipeline.stats();
+    expect(stats.families.process).toMatchObject({ recorded: 500, dropped: 19_500 });
+    expect(heapGrowth).toBeLessThan(64 * 1024 * 1024);
+    r.recorder.pipeline.finish();
+    expect(count(r, 'process_events')).toBe(500);
+    r.recorder.persistCounters();
+    expect(JSON.parse(r.db.getMeta('recorder_counters')!)).toMatchObject({ droppedTotal: 19_500, dropped: { process: 19_500 } });
+  });
+});
+
+describe('retention with an injected clock', () => {
+  it('deletes events older than MonitorDays at the first due cleanup, not before', async () => {
+    const r = rig({ 'recorder.json': { MonitorDays: 30 } });
+    const t0 = 1_700_000_000; // 2023-11-14
+    r.clock.now = t0 * 1000;
+    r.recorder.pipeline.feed(execveLines(100, t0));
+    r.recorder.pipeline.finish();
+    r.clock.now = (t0 + 29 * 86_400) * 1000;
+    r.recorder.housekeeping();
+    expect(count(r, 'process_events')).toBe(100);
+    expect(r.db.getMeta('last_cleanup')).toBe(String(r.clock.now));
+    r.clock.now = (t0 + 31 * 86_400) * 1000; // 31 days later and 2 days after the last cleanup
+    r.recorder.housekeeping();
+    expect(count(r, 'process_events')).toBe(0);
+  });
+});
+
+describe('CPU kill switch', () => {
+  it('after cpuKillAfterNumViolations windows above cpuThreshold: stops, removes its audit rules, records why, stays stopped', async () => {
+    const root = makeTempDir('rec-audit-root-');
+    cleanups.push(root.remove);
+    mkdirSync(join(root.dir, 'etc', 'audit'), { recursive: true });
+    writeFileSync(join(root.dir, 'etc', 'audit', 'auditd.conf'), 'log_format = RAW\n');
+    writeFileSync(join(root.dir, 'etc', 'audit', 'audit.rules'), '-D\n-e 2\n');
+    applyPlan(planInstall({ root: root.dir, recorderPath: '/opt/r', configDir: '/opt/c', rawLogging: undefined, arch: 'x64' }));
+    const rulesFile = join(root.dir, 'etc', 'audit', 'audit.rules');
+    expect(readFileSync(rulesFile, 'utf8')).toContain(RULES_BEGIN);
+
+    const r = rig(
+      { 'recorder.json': { cpuThreshold: 0.1, cpuThresholdMinutes: 2, cpuKillAfterNumViolations: 2 } },
+      { removeAuditRules: auditRuleRemover(root.dir, silent) },
+    );
+    // A source that never ends on its own: only the kill switch can end this run.
+    const idle = new AbortController();
+    cleanups.push(() => idle.abort());
+    async function* forever() {
+      await new Promise((resolve) => idle.signal.addEventListener('abort', resolve));
+      yield [] as string[];
+    }
+    const running = r.recorder.run(forever(), { housekeepingMs: 60_000 });
+    const burn = (minutes: number, share: number) => {
+      r.clock.now += minutes * 60_000;
+      r.cpu.micros += minutes * 60_000 * 1000 * 2 * share;
+      r.recorder.housekeeping();
+    };
+    burn(2, 0.5); // first violation: tolerated
+    expect(r.recorder.disabled()).toBeNull();
+    burn(2, 0.05); // quiet window resets the count
+    burn(2, 0.5);
+    expect(r.recorder.disabled()).toBeNull();
+    burn(2, 0.5); // second consecutive violation: fires
+    const end = await running;
+    expect(end.kind).toBe('disabled');
+    const status = r.db.disableTraceStatus();
+    expect(status.disabled).toBe(true);
+    expect(status.reason).toContain('above cpuThreshold 10.0% for 2 consecutive window(s)');
+    expect(readFileSync(rulesFile, 'utf8')).toBe('-D\n-e 2\n');
+    // SPEC 2.4: it never restarts by itself — a later recorder reads the stored reason.
+    expect(r.recorder.disabled()).toBe(status.reason);
+  });
+
+  it('only reports violations when cpuKillEnabled is false', () => {
+    const r = rig({ 'recorder.json': { cpuKillEnabled: false } });
+    for (let i = 0; i < 3; i++) {
+      r.clock.now += 60_000;
+      r.cpu.micros += 60_000 * 1000 * 2;
+      r.recorder.housekeeping();
+    }
+    expect(r.recorder.disabled()).toBeNull();
+  });
+});
