@@ -20,6 +20,7 @@ export interface Statements {
   adoptInferred: Stmt;
   findProcessExact: Stmt;
   findProcessAt: Stmt;
+  hasLaterStart: Stmt;
   findInferred: Stmt;
   insertInferred: Stmt;
   endProcess: Stmt;
@@ -74,8 +75,9 @@ function prepare(db: Db): Statements {
     ),
     findProcessExact: db.prepare('SELECT id, end_time FROM processes WHERE pid = ? AND start_time = ?'),
     findProcessAt: db.prepare(
-      'SELECT id, end_time FROM processes WHERE pid = ? AND start_time <= ? ORDER BY start_time DESC LIMIT 1',
+      'SELECT id, start_time, end_time FROM processes WHERE pid = ? AND start_time <= ? ORDER BY start_time DESC LIMIT 1',
     ),
+    hasLaterStart: db.prepare('SELECT 1 FROM processes WHERE pid = ? AND start_time > ? LIMIT 1').pluck(),
     findInferred: db.prepare(
       'SELECT id, first_seen FROM processes WHERE pid = ? AND start_time IS NULL AND end_time IS NULL ORDER BY id DESC LIMIT 1',
     ),

@@ -98,6 +98,25 @@ describe('BatchWriter', () => {
     ]);
   });
 
+  it('links late-arriving events of a reused pid to the process that ran at their time', () => {
+    const w = db.writer({ batchWriteDelayMs: 1000 });
+    w.add(startRecord(600, t0, { exe: '/old' }));
+    w.add(startRecord(600, t0 + 100, { exe: '/new' }));
+    w.flush();
+    // A later batch carries events from both lifetimes, interleaved.
+    for (const [time, path] of [[t0 + 10, '/o1'], [t0 + 150, '/n1'], [t0 + 20, '/o2'], [t0 + 160, '/n2'], [t0 + 30, '/o3']] as const) {
+      w.add(fileRecord(600, time, path));
+    }
+    w.flush();
+    const rows = db.connection().db.prepare(
+      'SELECT f.path, p.exe FROM file_events f JOIN processes p ON p.id = f.process_id ORDER BY f.id',
+    ).all();
+    expect(rows).toEqual([
+      { path: '/o1', exe: '/old' }, { path: '/n1', exe: '/new' }, { path: '/o2', exe: '/old' },
+      { path: '/n2', exe: '/new' }, { path: '/o3', exe: '/old' },
+    ]);
+  });
+
   it('adopts the inferred row when a start record arrives after its events', () => {
     const w = db.writer({ batchWriteDelayMs: 1000 });
     w.add(fileRecord(77, t0 + 5, '/early', { process: { pid: 77, exe: '/bin/guess' } }));

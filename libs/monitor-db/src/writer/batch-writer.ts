@@ -5,7 +5,7 @@ import type { Connection } from '../connection';
 import { InvalidMonitorInput, MonitorDbError } from '../errors';
 import type { MonitorRecord } from '../records';
 import { validateRecord } from './validate-record';
-import { writeRecord } from './write-records';
+import { ProcessCache, writeRecord } from './write-records';
 
 /** Timer functions, injectable so tests drive batching without sleeping. */
 export interface Timers {
@@ -132,8 +132,9 @@ export class BatchWriter {
       const keep = this.keepMatches;
       conn.db.transaction(() => {
         const signalled = new Set<string>();
+        const cache = new ProcessCache();
         for (const record of batch) {
-          const written = writeRecord(s, record);
+          const written = writeRecord(s, record, cache);
           const signals = (record as { signals?: readonly string[] }).signals;
           if (keep > 0 && signals && written.family && written.eventId !== null) {
             for (const name of signals) {

@@ -14,21 +14,53 @@ function bit(v: boolean | undefined): number | null {
 }
 
 /**
+ * Process rows resolved during one batch, by pid, so a busy process costs one lookup per batch
+ * instead of one per event. An entry is only kept when no row of that pid starts later, and is
+ * dropped when a start or exit record of that pid is written; the cache lives for one batch.
+ */
+export class ProcessCache {
+  private readonly entries = new Map<number, { id: number; from: number; until: number }>();
+
+  get(pid: number, time: number): number | undefined {
+    const e = this.entries.get(pid);
+    return e && time >= e.from && time <= e.until ? e.id : undefined;
+  }
+
+  set(pid: number, id: number, from: number, until: number): void {
+    this.entries.set(pid, { id, from, until });
+  }
+
+  forget(pid: number): void {
+    this.entries.delete(pid);
+  }
+}
+
+type AtRow = { id: number; start_time: number; end_time: number | null };
+
+/**
  * The process row an event at `time` belongs to: the exact (pid, startTime) row; else the
  * latest row of pid started at or before `time` and not ended before it; else the open
  * inferred row of pid; else a new inferred row built from the reference.
  */
-export function resolveProcess(s: Statements, ref: ProcessRef, time: number): number {
+export function resolveProcess(s: Statements, ref: ProcessRef, time: number, cache?: ProcessCache): number {
   if (ref.startTime !== undefined) {
     const exact = s.findProcessExact.get(ref.pid, ref.startTime) as Row | undefined;
     if (exact) return exact.id;
     return insertInferred(s, ref, ref.startTime, time);
   }
-  const at = s.findProcessAt.get(ref.pid, time) as Row | undefined;
-  if (at && (at.end_time === null || at.end_time >= time)) return at.id;
+  const cached = cache?.get(ref.pid, time);
+  if (cached !== undefined) return cached;
+  const at = s.findProcessAt.get(ref.pid, time) as AtRow | undefined;
+  const cacheable = cache !== undefined && s.hasLaterStart.get(ref.pid, time) === undefined;
+  if (at && (at.end_time === null || at.end_time >= time)) {
+    if (cacheable) cache.set(ref.pid, at.id, at.start_time, at.end_time ?? Infinity);
+    return at.id;
+  }
   const inferred = s.findInferred.get(ref.pid) as { id: number } | undefined;
-  if (inferred) return inferred.id;
-  return insertInferred(s, ref, null, time);
+  const id = inferred ? inferred.id : insertInferred(s, ref, null, time);
+  // Known rows of this pid ended before `time`; later events of the batch belong here too.
+  if (cacheable) cache.set(ref.pid, id, time, Infinity);
+  return id;
 }
 
 function insertInferred(s: Statements, ref: ProcessRef, startTime: number | null, time: number): number {
@@ -93,9 +125,10 @@ export interface Written {
 }
 
 /** Writes one record; must run inside a transaction. */
-export function writeRecord(s: Statements, r: MonitorRecord): Written {
+export function writeRecord(s: Statements, r: MonitorRecord, cache?: ProcessCache): Written {
   switch (r.kind) {
     case 'process-start': {
+      cache?.forget(r.pid);
       const processId = startProcess(s, r);
       const info = s.insertProcessEvent.run({
         time: r.time, process_id: processId, pid: r.pid, uid: r.uid ?? null, user: r.user ?? null,
@@ -104,6 +137,7 @@ export function writeRecord(s: Statements, r: MonitorRecord): Written {
       return { family: 'process', eventId: Number(info.lastInsertRowid), processId };
     }
     case 'process-exit': {
+      cache?.forget(r.pid);
       const processId = resolveProcess(s, { pid: r.pid, startTime: r.startTime }, r.time);
       s.endProcess.run(r.time, r.exitCode ?? null, processId);
       const info = s.insertProcessEvent.run({
@@ -113,7 +147,7 @@ export function writeRecord(s: Statements, r: MonitorRecord): Written {
       return { family: 'process', eventId: Number(info.lastInsertRowid), processId };
     }
     case 'sample': {
-      const processId = resolveProcess(s, r.process, r.time);
+      const processId = resolveProcess(s, r.process, r.time, cache);
       s.insertSample.run({
         time: r.time, process_id: processId, pid: r.process.pid, cpu_percent: r.cpuPercent, rss_bytes: r.rssBytes,
         vms_bytes: r.vmsBytes ?? null, threads: r.threads ?? null, read_bytes: r.readBytes ?? null,
@@ -124,7 +158,7 @@ export function writeRecord(s: Statements, r: MonitorRecord): Written {
     default:
       break;
   }
-  const processId = r.process ? resolveProcess(s, r.process, r.time) : null;
+  const processId = r.process ? resolveProcess(s, r.process, r.time, cache) : null;
   const base = {
     time: r.time, process_id: processId, pid: r.process?.pid ?? null, uid: r.uid ?? null,
     user: r.user ?? null, details: json(r.details),
