@@ -68,9 +68,10 @@ describe('startGrpcServer', () => {
 
     const reflection = reflectionClient(handle.port);
     clients.push(reflection);
-    const stream = (reflection as unknown as Record<string, () => grpc.ClientDuplexStream<unknown, { list_services_response?: { service: Array<{ name: string }> } }>>).ServerReflectionInfo!();
+    type Listing = { list_services_response?: { service: Array<{ name: string }> } };
+    const stream = (reflection as unknown as Record<string, () => grpc.ClientDuplexStream<unknown, Listing>>).ServerReflectionInfo!();
     const listed = await new Promise<string[]>((res, rej) => {
-      stream.on('data', (msg) => {
+      stream.on('data', (msg: Listing) => {
         res((msg.list_services_response?.service ?? []).map((s) => s.name));
         stream.end();
       });
