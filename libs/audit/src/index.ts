@@ -20,7 +20,7 @@ export type {
   AssemblerSinks,
 } from './types';
 export { AuditAssembler, DEFAULT_ASSEMBLER_OPTIONS } from './assembly/assembler';
-export { parseAuditStream } from './stream/parse-stream';
+export { parseAuditStream, DEFAULT_MAX_LINE_LENGTH } from './stream/parse-stream';
 export type { ParseStreamOptions, AuditEventStream } from './stream/parse-stream';
 export { parseRecord, isParseError } from './records/parse-record';
 export { decodeFieldValue, decodeProctitle } from './records/values';

@@ -75,13 +75,16 @@ export class AuditAssembler {
     if (isBlank(line)) return;
     const r = parseRecordOrReason(line, lineNumber);
     if (typeof r === 'string') {
-      this.stats.malformed++;
-      const err = parseError(line, lineNumber, r);
-      if (this.errors.length < this.maxErrorsKept) this.errors.push(err);
-      this.onError?.(err);
+      this.reportError(parseError(line, lineNumber, r));
       return;
     }
     this.pushRecord(r);
+  }
+
+  /** Counts and reports a line the reader skipped because it exceeded `limit` characters. */
+  pushTooLong(limit: number): void {
+    const lineNumber = ++this.stats.lines;
+    this.reportError(parseError('', lineNumber, `line longer than ${limit} characters`));
   }
 
   /** Feeds an already parsed record. */
@@ -131,6 +134,12 @@ export class AuditAssembler {
   /** Number of events currently open. */
   get openEvents(): number {
     return this.open.size;
+  }
+
+  private reportError(err: AuditParseError): void {
+    this.stats.malformed++;
+    if (this.errors.length < this.maxErrorsKept) this.errors.push(err);
+    this.onError?.(err);
   }
 
   /** Completes the oldest open events that a newly opened event has graced out. */

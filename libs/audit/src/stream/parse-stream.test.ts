@@ -48,4 +48,16 @@ describe('parseAuditStream', () => {
     expect(stream.errors).toEqual([{ line: 3, reason: 'missing "type=" at the start of the record', text: 'not a record' }]);
     expect(reported).toEqual([3]);
   });
+
+  it('skips and reports a line over maxLineLength without holding it, keeping the events around it', async () => {
+    const huge = 'type=PROCTITLE msg=audit(1.000:1): proctitle=' + '41'.repeat(600);
+    const pieces = [LOG.split('\n')[0] + '\n', huge.slice(0, 500), huge.slice(500) + '\n', 'type=EOE msg=audit(1.000:1):\n', huge];
+    const stream = parseAuditStream(pieces, { maxLineLength: 1000 });
+    const events = await all(stream);
+    expect(events.map((e) => e.recordTypes)).toEqual([['SYSCALL', 'EOE']]);
+    expect(stream.errors.map((e) => [e.line, e.reason])).toEqual([
+      [2, 'line longer than 1000 characters'],
+      [4, 'line longer than 1000 characters'],
+    ]);
+  });
 });
