@@ -110,6 +110,19 @@ describe('recorder CLI', () => {
     expect(r.err).toBe('recorder: recorder.json: key "cpuThresholdMinutes" must be an integer from 1 to 1440 (got 5000)\n');
   });
 
+  it('as an audispd plugin, records the events written to its stdin and exits when stdin closes', async () => {
+    const dir = tempDir('rec-cli-');
+    const child = spawn(process.execPath, [main, 'plugin', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    cleanups.push(() => child.kill('SIGKILL'));
+    child.stdin.end(readFileSync(corpus('beats/auditbeat_sudo.log')));
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
+    expect(JSON.parse(recorder(['--status', '--json', '--config', dir]).out)).toMatchObject({ state: 'not running', eventsByFamily: { security: 20 } });
+  });
+
   it('run --follow records appended lines, shows as running, and stops on SIGTERM', async () => {
     const dir = tempDir('rec-cli-');
     writeFileSync(join(dir, 'recorder.json'), JSON.stringify({ BatchWriteDelayMS: 0, processSampleIntervalSeconds: 0, EventQueueExpirationSeconds: 1 }));
