@@ -51,16 +51,18 @@ export function openSettings(opts: SettingsOptions) {
       }
       late.tokens?.revokeAllOf(actor, name);
     },
-    beforeRoleChange(name, role) {
-      if (role !== 'SERVICE_ACCOUNT' && late.serviceAccount?.uses(name)) {
-        throw new FailedPrecondition(`user "${name}" is the service account and must keep the SERVICE_ACCOUNT role (SPEC 1.4.3)`);
+    beforeUpdate(current, next) {
+      if (late.serviceAccount?.uses(current.name) && (!next.roles.includes('SERVICE_ACCOUNT') || next.disabled)) {
+        throw new FailedPrecondition(
+          `user "${current.name}" is the service account and must keep the SERVICE_ACCOUNT role and stay enabled (SPEC 1.4.3)`,
+        );
       }
     },
   });
   const tokens = (late.tokens = new TokenService(store, users, clock));
   const serviceAccount = (late.serviceAccount = new ServiceAccountService(store, users));
   const accessControl = new AccessControl(users, tokens);
-  const computerGroups = new ComputerGroupService(store, (name) => late.actionGroup?.usesGroup(name));
+  const computerGroups = new ComputerGroupService(store, clock, (id) => late.actionGroup?.usesGroup(id));
   const actionGroup = (late.actionGroup = new ActionGroupService(store, computerGroups));
   const heartbeatPolicy = new HeartbeatPolicyService(store);
   const logLevels = new LogLevelService(store);

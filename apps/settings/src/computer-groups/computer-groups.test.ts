@@ -1,39 +1,41 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTestSettings, type TestSettings } from '../testing/test-settings';
-import { compileRules, type ComputerGroupRules, validateRules } from './rules';
+import { type ComputerGroupRule, compileRules, type RuleKind, validateRules } from './rules';
 
-const none: ComputerGroupRules = { hostnamePatterns: [], operatingSystems: [], ipRanges: [], tags: [] };
-const linuxWeb = { hostname: 'WEB-01.corp.example', os: 'LINUX', ipAddresses: ['10.1.2.3', 'fe80::1'], tags: ['prod'] };
+const linuxWeb = { hostname: 'WEB-01', fqdn: 'web-01.corp.example', os: 'LINUX', ipAddresses: ['10.1.2.3', 'fe80::1'], tags: ['prod'] };
+const r = (kind: RuleKind, value: string, negate = false): ComputerGroupRule => ({ kind, value, negate });
 
 describe('computer group rules', () => {
   it.each([
-    [{ hostnamePatterns: ['web-*.corp.example'] }, true],
-    [{ hostnamePatterns: ['db-*'] }, false],
-    [{ hostnamePatterns: ['web-0?.corp.example'] }, true],
-    [{ operatingSystems: ['LINUX', 'MACOS'] }, true],
-    [{ operatingSystems: ['WINDOWS'] }, false],
-    [{ ipRanges: ['10.1.0.0/16'] }, true],
-    [{ ipRanges: ['10.2.0.0/16', '10.1.2.3'] }, true],
-    [{ ipRanges: ['fe80::/10'] }, true],
-    [{ ipRanges: ['192.168.0.0/16'] }, false],
-    [{ tags: ['PROD'] }, true],
-    [{ tags: ['staging'] }, false],
-    [{ hostnamePatterns: ['web-*'], operatingSystems: ['WINDOWS'] }, false],
-    [{ hostnamePatterns: ['web-*'], ipRanges: ['10.0.0.0/8'], tags: ['prod'] }, true],
-  ])('%j matches a Linux web server: %s', (rules, expected) => {
-    const full = { ...none, ...rules } as ComputerGroupRules;
-    expect(compileRules(validateRules(full))(linuxWeb)).toBe(expected);
+    ['ALL', [r('hostNamePattern', 'web-*')], true],
+    ['ALL', [r('hostNamePattern', 'web-*.corp.example')], true],
+    ['ALL', [r('hostNamePattern', 'db-*')], false],
+    ['ALL', [r('hostNamePattern', 'web-0?')], true],
+    ['ALL', [r('os', 'LINUX')], true],
+    ['ALL', [r('os', 'WINDOWS')], false],
+    ['ALL', [r('os', 'WINDOWS', true)], true],
+    ['ALL', [r('ipCidr', '10.1.0.0/16')], true],
+    ['ALL', [r('ipCidr', '10.1.2.3')], true],
+    ['ALL', [r('ipCidr', 'fe80::/10')], true],
+    ['ALL', [r('ipCidr', '192.168.0.0/16')], false],
+    ['ALL', [r('tag', 'PROD')], true],
+    ['ALL', [r('tag', 'staging')], false],
+    ['ALL', [r('hostNamePattern', 'web-*'), r('os', 'WINDOWS')], false],
+    ['ANY', [r('hostNamePattern', 'web-*'), r('os', 'WINDOWS')], true],
+    ['ANY', [r('tag', 'staging'), r('os', 'MACOS')], false],
+  ] as const)('match %s of %j: %s', (match, rules, expected) => {
+    expect(compileRules(match, validateRules([...rules])).matches(linuxWeb)).toBe(expected);
   });
 
   it.each([
-    [none, 'rules: at least one rule is required'],
-    [{ ...none, ipRanges: ['10.0.0.0/33'] }, 'ipRanges "10.0.0.0/33": must be an IPv4 or IPv6 address'],
-    [{ ...none, ipRanges: ['web'] }, 'ipRanges "web"'],
-    [{ ...none, operatingSystems: ['BEOS'] }, 'operatingSystems "BEOS": must be one of WINDOWS, LINUX, MACOS'],
-    [{ ...none, hostnamePatterns: ['a b'] }, 'hostnamePatterns "a b"'],
-    [{ ...none, tags: ['has space'] }, 'tags "has space"'],
+    [[], 'rules: at least one rule is required'],
+    [[r('ipCidr', '10.0.0.0/33')], 'rules[0].ipCidr "10.0.0.0/33": must be an IPv4 or IPv6 address'],
+    [[r('tag', 'x'), r('ipCidr', 'web')], 'rules[1].ipCidr "web"'],
+    [[r('os', 'BEOS')], 'rules[0].os "BEOS": must be one of WINDOWS, LINUX, MACOS'],
+    [[r('hostNamePattern', 'a b')], 'rules[0].hostNamePattern "a b"'],
+    [[r('tag', 'has space')], 'rules[0].tag "has space"'],
   ])('refuses bad rules %#', (rules, message) => {
-    expect(() => validateRules(rules as ComputerGroupRules)).toThrow(message);
+    expect(() => validateRules(rules)).toThrow(message);
   });
 });
 
@@ -44,7 +46,7 @@ describe('action group', () => {
   it('starts as All Computers in default set-up and No Computers in custom set-up', async () => {
     t = openTestSettings();
     t.settings.setup('default', 'installer');
-    expect(t.settings.actionGroup.contains(linuxWeb)).toEqual({ inActionGroup: true, reason: 'the action group targets All Computers' });
+    expect(t.settings.actionGroup.contains(linuxWeb)).toMatchObject({ inActionGroup: true, explanation: 'the action group targets All Computers' });
     expect(t.settings.serviceAccount.get().user).toBe('installer');
     await t.cleanup();
     t = openTestSettings();
@@ -56,22 +58,28 @@ describe('action group', () => {
   it('targets a computer group, and keeps that group from being deleted', () => {
     t = openTestSettings();
     const { computerGroups, actionGroup } = t.settings;
-    computerGroups.save('op', { name: 'linux-prod', description: '', rules: { ...none, operatingSystems: ['LINUX'], tags: ['prod'] } }, false);
-    expect(() => actionGroup.set('op', { target: 'COMPUTER_GROUP', computerGroup: 'nope' })).toThrow('computer group "nope" does not exist');
-    actionGroup.set('op', { target: 'COMPUTER_GROUP', computerGroup: 'linux-prod' });
-    expect(actionGroup.contains(linuxWeb)).toEqual({ inActionGroup: true, reason: 'endpoint matches computer group "linux-prod"' });
+    const g = computerGroups.create('op', { name: 'linux-prod', description: '', match: 'ALL', rules: [r('os', 'LINUX'), r('tag', 'prod')] });
+    expect(() => actionGroup.set('op', { target: 'COMPUTER_GROUP', computerGroupId: 'nope' })).toThrow('computer group "nope" does not exist');
+    actionGroup.set('op', { target: 'COMPUTER_GROUP', computerGroupId: g.id });
+    expect(actionGroup.contains(linuxWeb)).toEqual({
+      inActionGroup: true,
+      computerGroupIds: [g.id],
+      explanation: 'the action group is computer group "linux-prod"; matched rules os "LINUX", tag "prod"',
+    });
     expect(actionGroup.contains({ ...linuxWeb, os: 'WINDOWS' }).inActionGroup).toBe(false);
-    expect(() => computerGroups.delete('op', 'linux-prod')).toThrow('it is the target of the action group');
-    actionGroup.set('op', { target: 'ALL_COMPUTERS', computerGroup: '' });
-    computerGroups.delete('op', 'linux-prod');
+    expect(() => computerGroups.delete('op', g.id)).toThrow('it is the target of the action group');
+    actionGroup.set('op', { target: 'ALL_COMPUTERS', computerGroupId: '' });
+    computerGroups.delete('op', g.id);
     expect(computerGroups.list()).toEqual([]);
   });
 
-  it('refuses a duplicate group and the update of a missing one', () => {
+  it('refuses a duplicate name and a stale revision', () => {
     t = openTestSettings();
-    const g = { name: 'g', description: '', rules: { ...none, tags: ['x'] } };
-    t.settings.computerGroups.save('op', g, false);
-    expect(() => t.settings.computerGroups.save('op', g, false)).toThrow('computer group "g" already exists');
-    expect(() => t.settings.computerGroups.save('op', { ...g, name: 'h' }, true)).toThrow('computer group "h" does not exist');
+    const input = { name: 'g', description: '', match: 'ALL' as const, rules: [r('tag', 'x')] };
+    const g = t.settings.computerGroups.create('op', input);
+    expect(() => t.settings.computerGroups.create('op', input)).toThrow('computer group "g" already exists');
+    const updated = t.settings.computerGroups.update('op', g.id, g.revision, { ...input, rules: [r('tag', 'y')] });
+    expect(() => t.settings.computerGroups.update('op', g.id, g.revision, input)).toThrow(`changed since revision ${g.revision}`);
+    expect(t.settings.computerGroups.get(g.id)).toMatchObject({ revision: updated.revision, rules: [r('tag', 'y')] });
   });
 });

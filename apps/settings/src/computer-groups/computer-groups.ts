@@ -1,60 +1,106 @@
 // Computer groups: named rule sets that select endpoints; the action group may target one.
-import { alreadyExists, FailedPrecondition, InvalidArgument, notFound } from '../errors';
-import type { SettingsStore } from '../store/settings-store';
-import { type ComputerGroupRules, type EndpointProperties, compileRules, validateRules } from './rules';
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock';
+import { Aborted, alreadyExists, FailedPrecondition, InvalidArgument, notFound } from '../errors';
+import type { Actor, SettingsStore } from '../store/settings-store';
+import { type ComputerGroupRule, compileRules, type EndpointProperties, type RuleMatch, validateRules } from './rules';
 
 export interface ComputerGroup {
+  id: string;
   name: string;
   description: string;
-  rules: ComputerGroupRules;
+  match: RuleMatch;
+  rules: ComputerGroupRule[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ComputerGroupInput {
+  name: string;
+  description: string;
+  match: RuleMatch;
+  rules: ComputerGroupRule[];
 }
 
 export const COMPUTER_GROUP_KIND = 'computer_group';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
-
 export class ComputerGroupService {
   constructor(
     private readonly store: SettingsStore,
-    /** Refuses the deletion of a group still in use (the action group's target). */
-    private readonly inUse: (name: string) => string | undefined = () => undefined,
+    private readonly clock: Clock,
+    /** Why a group may not be deleted (it is the action group's target), if so. */
+    private readonly inUse: (id: string) => string | undefined = () => undefined,
   ) {}
 
-  list(): ComputerGroup[] {
-    return this.store.list<ComputerGroup>(COMPUTER_GROUP_KIND).map((d) => d.value);
+  /** Groups by name, with their revisions. */
+  list(): Array<ComputerGroup & { revision: number }> {
+    return this.store
+      .list<ComputerGroup>(COMPUTER_GROUP_KIND)
+      .map((d) => ({ ...d.value, revision: d.revision }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  get(name: string): ComputerGroup {
-    const doc = this.store.get<ComputerGroup>(COMPUTER_GROUP_KIND, name);
-    if (!doc) throw notFound('computer group', name);
-    return doc.value;
+  get(id: string): ComputerGroup & { revision: number } {
+    const doc = this.store.get<ComputerGroup>(COMPUTER_GROUP_KIND, id);
+    if (!doc) throw notFound('computer group', id);
+    return { ...doc.value, revision: doc.revision };
   }
 
-  /** Creates a group, or replaces the rules of an existing one when `replace` is set. */
-  save(actor: string, group: ComputerGroup, replace: boolean): { group: ComputerGroup; revision: number } {
-    if (!NAME.test(group.name)) {
-      throw new InvalidArgument('name', `a computer group name is 1–64 letters, digits, spaces, ".", "_" or "-", starting with a letter or digit`, group.name);
-    }
-    const valid: ComputerGroup = { name: group.name, description: group.description ?? '', rules: validateRules(group.rules) };
+  create(actor: Actor, input: ComputerGroupInput): ComputerGroup & { revision: number } {
+    const valid = validate(input);
     return this.store.transaction(() => {
-      const exists = this.store.get(COMPUTER_GROUP_KIND, group.name) !== undefined;
-      if (exists && !replace) throw alreadyExists('computer group', group.name);
-      if (!exists && replace) throw notFound('computer group', group.name);
-      return { group: valid, revision: this.store.put(actor, COMPUTER_GROUP_KIND, group.name, valid) };
+      if (this.list().some((g) => g.name === valid.name)) throw alreadyExists('computer group', valid.name);
+      const now = this.clock.now().toISOString();
+      const group: ComputerGroup = { id: `cg_${randomBytes(6).toString('hex')}`, ...valid, createdAt: now, updatedAt: now };
+      const revision = this.store.put(actor, COMPUTER_GROUP_KIND, group.id, group);
+      return { ...group, revision };
     });
   }
 
-  delete(actor: string, name: string): number {
+  /** Replaces name, description and rules; refuses a stale `revision` (0 = do not check). */
+  update(actor: Actor, id: string, revision: number, input: ComputerGroupInput): ComputerGroup & { revision: number } {
+    const valid = validate(input);
     return this.store.transaction(() => {
-      this.get(name);
-      const reason = this.inUse(name);
-      if (reason) throw new FailedPrecondition(`computer group "${name}" cannot be deleted: ${reason}`);
-      return this.store.remove(actor, COMPUTER_GROUP_KIND, name) as number;
+      const current = this.get(id);
+      if (revision !== 0 && revision !== current.revision) {
+        throw new Aborted(`computer group "${current.name}" changed since revision ${revision} (now ${current.revision}); reload and retry`);
+      }
+      if (this.list().some((g) => g.name === valid.name && g.id !== id)) throw alreadyExists('computer group', valid.name);
+      const next: ComputerGroup = { ...current, ...valid, updatedAt: this.clock.now().toISOString() };
+      delete (next as Partial<{ revision: number }>).revision;
+      return { ...next, revision: this.store.put(actor, COMPUTER_GROUP_KIND, id, next) };
     });
   }
 
-  /** Whether the endpoint matches the group's rules. */
-  contains(name: string, endpoint: EndpointProperties): boolean {
-    return compileRules(this.get(name).rules)(endpoint);
+  delete(actor: Actor, id: string): number {
+    return this.store.transaction(() => {
+      const group = this.get(id);
+      const reason = this.inUse(id);
+      if (reason) throw new FailedPrecondition(`computer group "${group.name}" cannot be deleted: ${reason}`);
+      return this.store.remove(actor, COMPUTER_GROUP_KIND, id) as number;
+    });
   }
+
+  /** Whether the endpoint matches the group's rules, and which rules matched. */
+  evaluate(id: string, endpoint: EndpointProperties): { member: boolean; matched: string } {
+    const group = this.get(id);
+    const compiled = compileRules(group.match, group.rules);
+    return { member: compiled.matches(endpoint), matched: compiled.describe(endpoint) };
+  }
+
+  /** The ids of every group the endpoint belongs to. */
+  groupsOf(endpoint: EndpointProperties): string[] {
+    return this.list()
+      .filter((g) => compileRules(g.match, g.rules).matches(endpoint))
+      .map((g) => g.id);
+  }
+}
+
+function validate(input: ComputerGroupInput): ComputerGroupInput {
+  const name = (input.name ?? '').trim();
+  if (name.length < 1 || name.length > 100) throw new InvalidArgument('name', 'a computer group name is 1–100 characters', input.name);
+  if ((input.description ?? '').length > 1000) throw new InvalidArgument('description', 'at most 1000 characters');
+  const match = input.match ?? 'ALL';
+  if (match !== 'ALL' && match !== 'ANY') throw new InvalidArgument('match', 'must be ALL or ANY', match);
+  return { name, description: input.description ?? '', match, rules: validateRules(input.rules ?? []) };
 }

@@ -1,7 +1,7 @@
 // Endpoint connection settings (SPEC 1.4.4): FQDN, the fixed port 17475, Action Lock behaviour; saving starts a content build.
 import type { ContentBuildRecord, ContentBuilds } from '../content-build/content-builds';
 import { InvalidArgument } from '../errors';
-import type { SettingsStore } from '../store/settings-store';
+import type { Actor, SettingsStore } from '../store/settings-store';
 import { type Resolver, resolutionWarning, validateHost } from './fqdn';
 
 export const ENDPOINT_CONNECTION_PORT = 17475; // SPEC 1.2: fixed, shown, cannot be changed
@@ -29,8 +29,8 @@ export interface SaveConnectionSettingsInput {
   /** Omitted or 0 means the fixed port; any other value than 17475 is refused. */
   port?: number;
   actionLock?: ActionLockMode;
-  /** Try to resolve the FQDN from this server; a failure is reported as a warning. */
-  checkResolution?: boolean;
+  /** Skip resolving the FQDN from this server (by default a failure is reported as a warning). */
+  skipResolutionCheck?: boolean;
 }
 
 export interface SaveConnectionSettingsResult {
@@ -56,8 +56,8 @@ export class ConnectionSettingsService {
   }
 
   /** Validates and saves the settings, then starts the content build (one package per OS). */
-  async save(actor: string, input: SaveConnectionSettingsInput): Promise<SaveConnectionSettingsResult> {
-    const host = validateHost('fqdn', input.fqdn);
+  async save(actor: Actor, input: SaveConnectionSettingsInput): Promise<SaveConnectionSettingsResult> {
+    const host = validateHost('fqdn', input.fqdn ?? '', { requireQualified: true });
     const port = input.port ?? 0;
     if (port !== 0 && port !== ENDPOINT_CONNECTION_PORT) {
       throw new InvalidArgument('port', `the endpoint connection port is fixed at ${ENDPOINT_CONNECTION_PORT} and cannot be changed (SPEC 1.2)`, port);
@@ -67,7 +67,7 @@ export class ConnectionSettingsService {
       throw new InvalidArgument('actionLock', `must be one of ${ACTION_LOCK_MODES.join(', ')}`, String(actionLock));
     }
     const warnings = [...host.warnings];
-    if (input.checkResolution) {
+    if (!input.skipResolutionCheck) {
       const warning = await resolutionWarning('fqdn', host, this.deps.resolver);
       if (warning) warnings.push(warning);
     }

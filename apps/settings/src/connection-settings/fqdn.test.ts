@@ -27,8 +27,9 @@ describe('validateHost', () => {
     expect(() => validateHost('fqdn', input)).toThrow(message);
   });
 
-  it('warns that a single-label name is not fully qualified', () => {
-    expect(validateHost('fqdn', 'modserver').warnings[0]).toContain('single-label name');
+  it('warns that a single-label name is not fully qualified, or refuses it when a qualified name is required', () => {
+    expect(validateHost('endpointTargetHostname', 'zoneserver').warnings[0]).toContain('single-label name');
+    expect(() => validateHost('fqdn', 'modserver', { requireQualified: true })).toThrow('fqdn "modserver": is a single-label name');
   });
 });
 

@@ -17,7 +17,7 @@ export interface HostCheck {
  * Validates a host name (RFC 1123 syntax, label 1–63 chars, name ≤ 253 chars) or an IP address.
  * `field` names the setting in error messages, e.g. `fqdn "exa mple.com": label "exa mple" is …`.
  */
-export function validateHost(field: string, value: string): HostCheck {
+export function validateHost(field: string, value: string, opts: { requireQualified?: boolean } = {}): HostCheck {
   const raw = value.trim();
   const fail = (rule: string): never => {
     throw new InvalidArgument(field, `${rule}`, value);
@@ -38,6 +38,9 @@ export function validateHost(field: string, value: string): HostCheck {
   const tld = labels[labels.length - 1];
   // RFC 3696 2: a top-level label is never all-numeric, so "10.0.0.256" is a bad address, not a name.
   if (/^[0-9]+$/.test(tld)) fail('is neither a valid IP address nor a host name (the last label is all digits)');
+  if (opts.requireQualified && labels.length === 1) {
+    fail('is a single-label name; use the fully qualified name (at least two labels) or an IP address');
+  }
   const warnings =
     labels.length === 1
       ? [`${field} "${value}" is a single-label name, not fully qualified; every endpoint must be able to resolve it`]

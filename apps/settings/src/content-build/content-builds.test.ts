@@ -38,7 +38,7 @@ describe('endpoint connection settings and the content build', () => {
     expect(new X509Certificate(linux.caTrustBundle).subject).toContain('Direct Connect Test CA');
     expect(t.trust.tokens.map((x) => x.token)).toContain(linux.enrolmentToken);
     expect(linux.zoneRoutes).toEqual([expect.objectContaining({ zoneProxy: 'dmz-1', endpointTargetHostname: 'zone.example.com', endpointInboundPort: 17486 })]);
-    expect(linux.heartbeatPolicy.intervalSeconds).toBe(60);
+    expect(linux.heartbeatPolicy.intervalSeconds).toBe(30);
     const { sha256, ...rest } = linux;
     expect(sha256).toBe(createHash('sha256').update(canonicalJson(rest)).digest('hex'));
     expect(s.contentBuilds.latestSucceeded()?.version).toBe(build.version);
@@ -79,7 +79,7 @@ describe('endpoint connection settings and the content build', () => {
         throw new Error('getaddrinfo ENOTFOUND');
       },
     });
-    const saved = await t.settings.connectionSettings.save('op', { fqdn: 'broker.internal.example', checkResolution: true });
+    const saved = await t.settings.connectionSettings.save('op', { fqdn: 'broker.internal.example' });
     expect(saved.warnings[0]).toContain('does not resolve from the settings server');
     expect(t.settings.connectionSettings.get()?.settings.fqdn).toBe('broker.internal.example');
     await t.settings.contentBuilds.settled(saved.contentBuild.version);

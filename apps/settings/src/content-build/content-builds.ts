@@ -7,7 +7,7 @@ import type { OperatingSystem } from '../computer-groups/rules';
 import { notFound } from '../errors';
 import type { HeartbeatPolicy } from '../heartbeat-policy/heartbeat-policy';
 import type { MergedRecorderConfig, RecorderFile } from '../recorder-config/recorder-config';
-import type { SettingsStore } from '../store/settings-store';
+import type { Actor, SettingsStore } from '../store/settings-store';
 import type { TrustSource } from './trust-source';
 
 export const PACKAGE_OPERATING_SYSTEMS: readonly OperatingSystem[] = ['WINDOWS', 'LINUX', 'MACOS']; // SPEC 1.4.4
@@ -81,7 +81,7 @@ export class ContentBuilds {
   constructor(private readonly opts: ContentBuildsOptions) {}
 
   /** Records a new IN_PROGRESS build and runs it in the background; returns the record at once. */
-  start(actor: string): ContentBuildRecord {
+  start(actor: Actor): ContentBuildRecord {
     const { store, clock } = this.opts;
     const record = store.transaction(() => {
       const version = Number(store.getMeta(SEQUENCE) ?? '0') + 1;
@@ -91,7 +91,7 @@ export class ContentBuilds {
         status: 'IN_PROGRESS',
         startedAt: clock.now().toISOString(),
         finishedAt: '',
-        startedBy: actor,
+        startedBy: typeof actor === 'string' ? actor : actor.name,
         error: '',
         packages: [],
       };

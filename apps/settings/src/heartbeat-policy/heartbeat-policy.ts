@@ -1,6 +1,6 @@
 // Heartbeat policy (SPEC 3): interval, missed heartbeats before Offline, before an alert (or unlimited), direction.
 import { InvalidArgument } from '../errors';
-import type { SettingsStore } from '../store/settings-store';
+import type { Actor, SettingsStore } from '../store/settings-store';
 
 export const COMMUNICATION_DIRECTIONS = ['AGENT_INITIATED', 'MANAGER_INITIATED', 'BIDIRECTIONAL'] as const;
 export type CommunicationDirection = (typeof COMMUNICATION_DIRECTIONS)[number];
@@ -14,16 +14,16 @@ export interface HeartbeatPolicy {
 }
 
 export const DEFAULT_HEARTBEAT_POLICY: HeartbeatPolicy = {
-  intervalSeconds: 60,
+  intervalSeconds: 30,
   missedHeartbeatsBeforeOffline: 3,
   missedHeartbeatsBeforeAlert: 3,
   direction: 'AGENT_INITIATED', // SPEC 3.3: recommended where the other directions are unreliable
 };
 
 const LIMITS = {
-  intervalSeconds: [5, 86_400],
-  missedHeartbeatsBeforeOffline: [1, 10_000],
-  missedHeartbeatsBeforeAlert: [1, 10_000],
+  intervalSeconds: [5, 3600],
+  missedHeartbeatsBeforeOffline: [1, 1000],
+  missedHeartbeatsBeforeAlert: [1, 100_000],
 } as const;
 
 export const HEARTBEAT_POLICY_KIND = 'heartbeat_policy';
@@ -61,7 +61,7 @@ export class HeartbeatPolicyService {
     return this.store.get<HeartbeatPolicy>(HEARTBEAT_POLICY_KIND, KEY)?.value ?? DEFAULT_HEARTBEAT_POLICY;
   }
 
-  set(actor: string, policy: HeartbeatPolicy): { policy: HeartbeatPolicy; revision: number } {
+  set(actor: Actor, policy: HeartbeatPolicy): { policy: HeartbeatPolicy; revision: number } {
     const valid = validateHeartbeatPolicy(policy);
     return { policy: valid, revision: this.store.put(actor, HEARTBEAT_POLICY_KIND, KEY, valid) };
   }

@@ -1,6 +1,6 @@
 // Log level of every service (SPEC 1.7.2); services watch their level and apply it without restart.
 import { InvalidArgument } from '../errors';
-import type { SettingsStore } from '../store/settings-store';
+import type { Actor, SettingsStore } from '../store/settings-store';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const; // SPEC 1.7.2
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -29,7 +29,7 @@ export class LogLevelService {
     return this.store.get<ServiceLogLevel>(LOG_LEVEL_KIND, service)?.value.level ?? DEFAULT_LOG_LEVEL;
   }
 
-  set(actor: string, service: string, level: string): { revision: number } {
+  set(actor: Actor, service: string, level: string): { revision: number } {
     checkService(service);
     if (!(LOG_LEVELS as readonly string[]).includes(level)) {
       throw new InvalidArgument('level', `must be one of ${LOG_LEVELS.join(', ')}`, level);

@@ -24,7 +24,7 @@ describe('RBAC', () => {
     const { users, tokens, accessControl } = t.settings;
     expect([...PERMISSIONS].sort()).toEqual(Object.keys(SPEC_TABLE).sort());
     ROLES.forEach((role, i) => {
-      users.create('test', `u-${role.toLowerCase()}`, role);
+      users.create('test', `u-${role.toLowerCase()}`, [role]);
       const { token } = tokens.create('test', `u-${role.toLowerCase()}`, '', 0);
       for (const permission of PERMISSIONS) {
         const decision = accessControl.check(token, permission);
@@ -37,7 +37,7 @@ describe('RBAC', () => {
   it('stores only the SHA-256 of a token and shows the secret once', () => {
     t = openTestSettings();
     const { users, tokens } = t.settings;
-    users.create('test', 'alice', 'USER');
+    users.create('test', 'alice', ['USER']);
     const issued = tokens.create('test', 'alice', 'laptop', 0);
     const rows = t.settings.store.db.prepare('SELECT * FROM tokens').all() as Array<Record<string, unknown>>;
     expect(JSON.stringify(rows)).not.toContain(issued.token.split('_').pop());
@@ -48,7 +48,7 @@ describe('RBAC', () => {
   it('refuses expired, revoked, unknown and malformed tokens with the reason', () => {
     t = openTestSettings();
     const { users, tokens, accessControl } = t.settings;
-    users.create('test', 'alice', 'USER');
+    users.create('test', 'alice', ['USER']);
     const short = tokens.create('test', 'alice', '', 60);
     const revoked = tokens.create('test', 'alice', '', 0);
     expect(accessControl.check(short.token, 'SESSION_READ').allowed).toBe(true);
@@ -65,7 +65,7 @@ describe('RBAC', () => {
   it('records when a token was last used', () => {
     t = openTestSettings();
     const { users, tokens, accessControl } = t.settings;
-    users.create('test', 'alice', 'USER');
+    users.create('test', 'alice', ['USER']);
     const issued = tokens.create('test', 'alice', '', 0);
     expect(tokens.list('alice')[0].lastUsedAt).toBe('');
     accessControl.check(issued.token, 'SESSION_READ');
@@ -75,13 +75,14 @@ describe('RBAC', () => {
   it('revokes the tokens of a deleted user and never deletes the last administrator', () => {
     t = openTestSettings();
     const { users, tokens, accessControl } = t.settings;
-    users.create('test', 'root', 'ADMINISTRATOR');
-    users.create('test', 'bob', 'USER');
+    users.create('test', 'root', ['ADMINISTRATOR']);
+    users.create('test', 'bob', ['USER']);
     const bob = tokens.create('test', 'bob', '', 0);
     users.delete('test', 'bob');
     expect(() => accessControl.check(bob.token, 'SESSION_READ')).toThrow('was revoked');
-    expect(() => users.delete('test', 'root')).toThrow('is the last administrator');
-    expect(() => users.setRole('test', 'root', 'USER')).toThrow('is the last administrator');
+    expect(() => users.delete('test', 'root')).toThrow('is the last enabled administrator');
+    expect(() => users.update('test', 'root', { roles: ['USER'] })).toThrow('is the last enabled administrator');
+    expect(() => users.update('test', 'root', { disabled: true })).toThrow('is the last enabled administrator');
   });
 
   it('creates the bootstrap administrator at first start, its token in a file only its owner can read', () => {

@@ -2,7 +2,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock';
 import { InvalidArgument, notFound, Unauthenticated } from '../errors';
-import type { SettingsStore } from '../store/settings-store';
+import type { Actor, SettingsStore } from '../store/settings-store';
 import type { UserService } from './users';
 
 export const TOKEN_KIND = 'token';
@@ -66,7 +66,7 @@ export class TokenService {
    * Issues a token for `user`. `ttlSeconds` 0 uses the default (30 days); `null` means no expiry,
    * reserved for the bootstrap credentials written at first start.
    */
-  create(actor: string, user: string, description: string, ttlSeconds: number | null): IssuedToken {
+  create(actor: Actor, user: string, description: string, ttlSeconds: number | null): IssuedToken {
     if (ttlSeconds !== null && (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TOKEN_TTL_SECONDS)) {
       throw new InvalidArgument('ttlSeconds', `must be a whole number of seconds from 1 to ${MAX_TOKEN_TTL_SECONDS} (0 = default ${DEFAULT_TOKEN_TTL_SECONDS})`, ttlSeconds);
     }
@@ -92,7 +92,7 @@ export class TokenService {
     return (user ? this.stmt.byUser.all(user) : this.stmt.all.all()).map(toInfo);
   }
 
-  revoke(actor: string, id: string): TokenInfo {
+  revoke(actor: Actor, id: string): TokenInfo {
     return this.store.transaction(() => {
       const before = this.stmt.byId.get(id);
       if (!before) throw notFound('token', id);
@@ -104,7 +104,7 @@ export class TokenService {
   }
 
   /** Revokes every live token of a user (used when the user is deleted). */
-  revokeAllOf(actor: string, user: string): void {
+  revokeAllOf(actor: Actor, user: string): void {
     for (const t of this.stmt.byUser.all(user)) if (!t.revoked_at) this.revoke(actor, t.id);
   }
 

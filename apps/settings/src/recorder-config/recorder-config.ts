@@ -1,6 +1,6 @@
 // Recorder configuration per module (SPEC 2.3, 2.7): recorder.json, filters, watchlist, signals; and the merged view.
 import { InvalidArgument, notFound } from '../errors';
-import type { SettingsStore } from '../store/settings-store';
+import type { Actor, SettingsStore } from '../store/settings-store';
 import { type FilterDocumentKind, mergedFilterProvenance, validateFilterDocument } from './filter-documents';
 import { MERGED_FIELDS, type RecorderJson, recorderDefaults, sizeInBytes, validateRecorderJson } from './recorder-parameters';
 
@@ -75,7 +75,7 @@ export class RecorderConfigService {
   }
 
   /** Validates and saves one file; the content is kept as written (pretty-printing is the author's). */
-  put(actor: string, module: string, kind: RecorderFileKind, content: string): RecorderFile {
+  put(actor: Actor, module: string, kind: RecorderFileKind, content: string): RecorderFile {
     checkModule(module);
     checkKind(kind);
     const fileName = recorderFileName(module, kind);
@@ -85,7 +85,7 @@ export class RecorderConfigService {
     return this.get(module, kind);
   }
 
-  delete(actor: string, module: string, kind: RecorderFileKind): number {
+  delete(actor: Actor, module: string, kind: RecorderFileKind): number {
     checkModule(module);
     checkKind(kind);
     const revision = this.store.remove(actor, RECORDER_CONFIG_KIND, `${module}/${kind}`);

@@ -1,6 +1,6 @@
 // The service account (SPEC 1.4.3): the identity that runs background work; it must hold the Service Account role.
 import { FailedPrecondition } from '../errors';
-import type { SettingsStore } from '../store/settings-store';
+import type { Actor, SettingsStore } from '../store/settings-store';
 import type { UserService } from '../rbac/users';
 
 export const SERVICE_ACCOUNT_KIND = 'service_account';
@@ -22,13 +22,13 @@ export class ServiceAccountService {
   }
 
   /** Designates `user` (created with the Service Account role when missing). */
-  set(actor: string, user: string): { serviceAccount: ServiceAccount; revision: number } {
+  set(actor: Actor, user: string): { serviceAccount: ServiceAccount; revision: number } {
     return this.store.transaction(() => {
       const existing = this.users.find(user);
-      if (!existing) this.users.create(actor, user, 'SERVICE_ACCOUNT');
-      else if (existing.role !== 'SERVICE_ACCOUNT') {
+      if (!existing) this.users.create(actor, user, ['SERVICE_ACCOUNT']);
+      else if (!existing.roles.includes('SERVICE_ACCOUNT')) {
         throw new FailedPrecondition(
-          `user "${user}" has role ${existing.role}; the service account needs the SERVICE_ACCOUNT role (SPEC 1.4.3)`,
+          `user "${user}" has role ${existing.roles.join(', ')}; the service account needs the SERVICE_ACCOUNT role (SPEC 1.4.3)`,
         );
       }
       const value = { user };

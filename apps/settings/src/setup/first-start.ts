@@ -58,16 +58,16 @@ export function runFirstStartSetup(
   // Token files are written inside the transaction, before its commit: if the commit fails, the
   // next start runs set-up again and overwrites them; no committed user is left without a credential.
   deps.store.transaction(() => {
-    deps.users.create(SYSTEM, BOOTSTRAP_ADMIN, 'ADMINISTRATOR');
+    deps.users.create(SYSTEM, BOOTSTRAP_ADMIN, ['ADMINISTRATOR'], 'Bootstrap administrator');
     const admin = deps.tokens.create(SYSTEM, BOOTSTRAP_ADMIN, 'bootstrap administrator (written at first start)', null);
     writeFileAtomic(join(deps.dataDir, ADMIN_TOKEN_FILE), `${admin.token}\n`);
     if (request.mode === 'default') {
       deps.serviceAccount.set(SYSTEM, request.installingIdentity);
       const service = deps.tokens.create(SYSTEM, request.installingIdentity, 'service account (written at first start)', null);
       writeFileAtomic(join(deps.dataDir, SERVICE_ACCOUNT_TOKEN_FILE), `${service.token}\n`);
-      deps.actionGroup.set(SYSTEM, { target: 'ALL_COMPUTERS', computerGroup: '' });
+      deps.actionGroup.set(SYSTEM, { target: 'ALL_COMPUTERS', computerGroupId: '' });
     } else {
-      deps.actionGroup.set(SYSTEM, { target: 'NO_COMPUTERS', computerGroup: '' });
+      deps.actionGroup.set(SYSTEM, { target: 'NO_COMPUTERS', computerGroupId: '' });
     }
     deps.store.put(SYSTEM, SETUP_KIND, 'setup', record);
   });

@@ -14,17 +14,24 @@ export const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
         updated_at TEXT NOT NULL,
         PRIMARY KEY (kind, key)
       ) STRICT;
-      -- One row per change; its rowid is the store's single revision counter.
+      -- One row per change or audited operation; its rowid is the store's single revision counter.
       CREATE TABLE audit_log (
-        revision INTEGER PRIMARY KEY AUTOINCREMENT,
-        at       TEXT NOT NULL,
-        actor    TEXT NOT NULL,
-        kind     TEXT NOT NULL,
-        key      TEXT NOT NULL,
-        action   TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete')),
-        before   TEXT,
-        after    TEXT
+        revision     INTEGER PRIMARY KEY AUTOINCREMENT,
+        at           TEXT NOT NULL,
+        actor        TEXT NOT NULL,
+        principal_id TEXT NOT NULL DEFAULT '',
+        operation    TEXT NOT NULL DEFAULT '',
+        kind         TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        action       TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete', 'event')),
+        outcome      TEXT NOT NULL DEFAULT 'SUCCEEDED' CHECK (outcome IN ('SUCCEEDED', 'DENIED', 'FAILED')),
+        component    TEXT NOT NULL DEFAULT 'settings',
+        peer         TEXT NOT NULL DEFAULT '',
+        detail       TEXT NOT NULL DEFAULT '',
+        before       TEXT,
+        after        TEXT
       ) STRICT;
+      CREATE INDEX audit_log_at ON audit_log (at);
       CREATE INDEX audit_log_kind ON audit_log (kind, revision);
       -- API tokens: only the SHA-256 of the secret is kept.
       CREATE TABLE tokens (
@@ -39,6 +46,16 @@ export const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
       ) STRICT;
       CREATE INDEX tokens_user ON tokens (user_name);
       CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+      -- Built endpoint packages: secrets inside (enrolment token), so kept out of documents and the audit log.
+      CREATE TABLE content_packages (
+        build_id      TEXT NOT NULL,
+        os            TEXT NOT NULL,
+        file_name     TEXT NOT NULL,
+        sha256        TEXT NOT NULL,
+        configuration TEXT NOT NULL,
+        content       BLOB NOT NULL,
+        PRIMARY KEY (build_id, os)
+      ) STRICT;
     `);
   },
 ];

@@ -6,7 +6,41 @@ import type { Clock } from '../clock';
 import { migrate } from './migrations';
 import { redactSecrets } from './redact';
 
-export type ChangeAction = 'create' | 'update' | 'delete';
+export type ChangeAction = 'create' | 'update' | 'delete' | 'event';
+
+/** Who acts: a principal name, or the full context the gRPC adapter knows. */
+export type Actor = string | ActorContext;
+
+export interface ActorContext {
+  name: string;
+  principalId?: string;
+  /** The operation, e.g. the rpc name "UpdateConnectionSettings". */
+  operation?: string;
+  component?: string;
+  peer?: string;
+}
+
+export type AuditOutcome = 'SUCCEEDED' | 'DENIED' | 'FAILED';
+
+/** An audit-log row as listed (ListAuditEntries). */
+export interface AuditEntry extends ChangeRecord {
+  principalId: string;
+  operation: string;
+  outcome: AuditOutcome;
+  component: string;
+  peer: string;
+  detail: string;
+}
+
+export interface AuditFilter {
+  beforeRevision?: number;
+  startTime?: Date;
+  endTime?: Date;
+  principal?: string;
+  resourcePrefix?: string;
+  operation?: string;
+  limit: number;
+}
 
 /** One revision of the store: who changed what, when, with secrets redacted in before/after. */
 export interface ChangeRecord {
@@ -42,9 +76,15 @@ interface AuditRow {
   revision: number;
   at: string;
   actor: string;
+  principal_id: string;
+  operation: string;
   kind: string;
   key: string;
   action: ChangeAction;
+  outcome: AuditOutcome;
+  component: string;
+  peer: string;
+  detail: string;
   before: string | null;
   after: string | null;
 }
@@ -76,8 +116,8 @@ export class SettingsStore {
       ),
       remove: db.prepare<[string, string]>('DELETE FROM documents WHERE kind = ? AND key = ?'),
       audit: db.prepare(
-        `INSERT INTO audit_log (at, actor, kind, key, action, before, after)
-         VALUES (@at, @actor, @kind, @key, @action, @before, @after)`,
+        `INSERT INTO audit_log (at, actor, principal_id, operation, kind, key, action, outcome, component, peer, detail, before, after)
+         VALUES (@at, @actor, @principalId, @operation, @kind, @key, @action, @outcome, @component, @peer, @detail, @before, @after)`,
       ),
       revision: db.prepare<[], { r: number | null }>('SELECT MAX(revision) AS r FROM audit_log'),
       since: db.prepare<[number, number], AuditRow>(
@@ -148,7 +188,7 @@ export class SettingsStore {
   }
 
   /** Creates or replaces a document; returns the new revision. */
-  put<T>(actor: string, kind: string, key: string, value: T): number {
+  put<T>(actor: Actor, kind: string, key: string, value: T): number {
     return this.transaction(() => {
       const before = this.get<T>(kind, key);
       const revision = this.recordChange(actor, kind, key, before ? 'update' : 'create', before?.value, value);
@@ -158,7 +198,7 @@ export class SettingsStore {
   }
 
   /** Deletes a document; returns the new revision, or undefined when there was nothing to delete. */
-  remove(actor: string, kind: string, key: string): number | undefined {
+  remove(actor: Actor, kind: string, key: string): number | undefined {
     return this.transaction(() => {
       const before = this.get(kind, key);
       if (!before) return undefined;
@@ -169,24 +209,67 @@ export class SettingsStore {
   }
 
   /** Appends one audit-log entry (secrets redacted) and returns its revision. Use inside a transaction. */
-  recordChange(actor: string, kind: string, key: string, action: ChangeAction, before: unknown, after: unknown): number {
+  recordChange(
+    actor: Actor,
+    kind: string,
+    key: string,
+    action: ChangeAction,
+    before: unknown,
+    after: unknown,
+    extra: { outcome?: AuditOutcome; detail?: string } = {},
+  ): number {
     return this.transaction(() => {
       const at = this.clock.now();
+      const who = typeof actor === 'string' ? { name: actor } : actor;
       const redactedBefore = before === undefined ? undefined : redactSecrets(before);
       const redactedAfter = after === undefined ? undefined : redactSecrets(after);
       const info = this.stmt.audit.run({
         at: at.toISOString(),
-        actor,
+        actor: who.name,
+        principalId: who.principalId ?? '',
+        operation: who.operation ?? '',
         kind,
         key,
         action,
+        outcome: extra.outcome ?? 'SUCCEEDED',
+        component: who.component ?? 'settings',
+        peer: who.peer ?? '',
+        detail: extra.detail ?? '',
         before: redactedBefore === undefined ? null : JSON.stringify(redactedBefore),
         after: redactedAfter === undefined ? null : JSON.stringify(redactedAfter),
       });
       const revision = Number(info.lastInsertRowid);
-      this.pending.push({ revision, at, actor, kind, key, action, before: redactedBefore, after: redactedAfter });
+      this.pending.push({ revision, at, actor: who.name, kind, key, action, before: redactedBefore, after: redactedAfter });
       return revision;
     });
+  }
+
+  /** Audit-log entries, newest first, filtered (ListAuditEntries). */
+  listAudit(filter: AuditFilter): AuditEntry[] {
+    const where: string[] = [];
+    const args: Record<string, unknown> = { limit: filter.limit };
+    if (filter.beforeRevision) (where.push('revision < @before'), (args.before = filter.beforeRevision));
+    if (filter.startTime) (where.push('at >= @start'), (args.start = filter.startTime.toISOString()));
+    if (filter.endTime) (where.push('at < @end'), (args.end = filter.endTime.toISOString()));
+    if (filter.principal) (where.push('actor = @principal'), (args.principal = filter.principal));
+    if (filter.operation) (where.push('operation = @operation'), (args.operation = filter.operation));
+    if (filter.resourcePrefix) {
+      where.push("substr(kind || '/' || key, 1, length(@prefix)) = @prefix");
+      args.prefix = filter.resourcePrefix;
+    }
+    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY revision DESC LIMIT @limit`;
+    return this.db
+      .prepare<Record<string, unknown>, AuditRow>(sql)
+      .all(args)
+      .map((row) => ({
+        ...toChange(row),
+        principalId: row.principal_id,
+        operation: row.operation,
+        outcome: row.outcome,
+        component: row.component,
+        peer: row.peer,
+        detail: row.detail,
+      }));
   }
 
   /** The latest revision (0 for an empty store). */

@@ -1,7 +1,9 @@
 // Test support: real self-signed certificates (node-forge), provision payloads and a local TrustSource.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
 import type { EnrolmentToken, TrustSource } from '../content-build/trust-source';
+
+let sharedKeys: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
 
 /** A real self-signed certificate (RSA 2048, SHA-256) valid from `notBefore` to `notAfter`. */
 export function selfSignedCertificate(
@@ -9,7 +11,8 @@ export function selfSignedCertificate(
   notBefore = new Date(Date.now() - 3600_000),
   notAfter = new Date(Date.now() + 365 * 24 * 3600_000),
 ): { pem: string; der: Buffer } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // One key pair per process (generation is the slow part); each call signs a new certificate.
+  const { privateKey, publicKey } = (sharedKeys ??= generateKeyPairSync('rsa', { modulusLength: 2048 }));
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
@@ -25,12 +28,10 @@ export function selfSignedCertificate(
   return { pem, der };
 }
 
-let sharedZoneCert: { pem: string; der: Buffer } | undefined;
-
 /** A provision payload in the SPEC 1.4.6 form, as the zone proxy installer prints it. */
 export function provisionPayload(opts: { secretBytes?: number; der?: Buffer } = {}): string {
   const secret = randomBytes(opts.secretBytes ?? 32).toString('base64');
-  const der = (opts.der ?? (sharedZoneCert ??= selfSignedCertificate('zone-proxy.test')).der).toString('base64');
+  const der = (opts.der ?? selfSignedCertificate('zone-proxy.test').der).toString('base64');
   return [
     '-----BEGIN PROVISION SECRET-----',
     secret,

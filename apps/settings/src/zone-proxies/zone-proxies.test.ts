@@ -22,29 +22,31 @@ describe('zone proxies', () => {
   it('adds a zone proxy with the default ports and lists it without its secret', () => {
     t = openTestSettings();
     const { zoneProxy } = t.settings.zoneProxies.add('op', input());
-    expect(zoneProxy).toMatchObject({ name: 'dmz-1', endpointInboundPort: 17486, moduleServerInboundPort: 17487, status: 'PENDING' });
+    expect(zoneProxy).toMatchObject({ name: 'dmz-1', endpointInboundPort: 17486, moduleServerInboundPort: 17487, status: 'PROVISIONING' });
     expect(t.settings.zoneProxies.list()).toHaveLength(1);
     expect(t.settings.zoneProxies.list()[0]).not.toHaveProperty('provisionSecret');
-    expect(t.settings.zoneProxies.provisionSecret('dmz-1')).toHaveLength(32);
+    expect(t.settings.zoneProxies.provisionSecret(zoneProxy.id)).toHaveLength(32);
   });
 
   it('keeps the provision secret encrypted at rest', () => {
     t = openTestSettings();
     const payload = provisionPayload();
     const secret = payload.split('\n')[1];
-    t.settings.zoneProxies.add('op', input({ provisionPayload: payload }));
+    const { zoneProxy } = t.settings.zoneProxies.add('op', input({ provisionPayload: payload }));
     expect(readFileSync(join(t.dataDir, 'settings.db')).includes(secret)).toBe(false);
-    expect(t.settings.zoneProxies.provisionSecret('dmz-1').toString('base64')).toBe(secret);
+    expect(t.settings.zoneProxies.provisionSecret(zoneProxy.id).toString('base64')).toBe(secret);
   });
 
   it('refuses an update with the SPEC reason, and allows delete and recreate', () => {
     t = openTestSettings();
-    t.settings.zoneProxies.add('op', input());
-    expect(() => t.settings.zoneProxies.update('dmz-1')).toThrow('delete the zone proxy and add it again (SPEC 1.4.6)');
+    const payload = provisionPayload();
+    const { zoneProxy } = t.settings.zoneProxies.add('op', input({ provisionPayload: payload }));
+    expect(() => t.settings.zoneProxies.update(zoneProxy.id)).toThrow('delete the zone proxy and add it again (SPEC 1.4.6)');
     expect(() => t.settings.zoneProxies.add('op', input())).toThrow('zone proxy "dmz-1" already exists');
-    t.settings.zoneProxies.delete('op', 'dmz-1');
-    t.settings.zoneProxies.add('op', input({ endpointInboundPort: 443 }));
-    expect(t.settings.zoneProxies.get('dmz-1').endpointInboundPort).toBe(443);
+    expect(() => t.settings.zoneProxies.add('op', input({ name: 'dmz-2', provisionPayload: payload }))).toThrow('already used by zone proxy "dmz-1"');
+    t.settings.zoneProxies.delete('op', zoneProxy.id);
+    const again = t.settings.zoneProxies.add('op', input({ endpointInboundPort: 443 })).zoneProxy;
+    expect(t.settings.zoneProxies.get(again.id).endpointInboundPort).toBe(443);
   });
 
   it.each([
@@ -64,8 +66,8 @@ describe('zone proxies', () => {
 
   it('records the status the module server reports', () => {
     t = openTestSettings();
-    t.settings.zoneProxies.add('op', input());
-    t.settings.zoneProxies.reportStatus('module-server', 'dmz-1', 'CONNECTED', 'link up');
-    expect(t.settings.zoneProxies.get('dmz-1')).toMatchObject({ status: 'CONNECTED', statusDetail: 'link up' });
+    const { zoneProxy } = t.settings.zoneProxies.add('op', input());
+    t.settings.zoneProxies.reportStatus('module-server', zoneProxy.id, 'CONNECTED', 'link up', { endpointsConnected: 3 });
+    expect(t.settings.zoneProxies.get(zoneProxy.id)).toMatchObject({ status: 'CONNECTED', statusDetail: 'link up', activity: { endpointsConnected: 3 } });
   });
 });

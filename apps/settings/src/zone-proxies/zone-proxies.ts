@@ -1,17 +1,18 @@
 // Zone proxies (SPEC 1.4.6): add (with the parsed provision payload), list with status, delete; never modify.
+import { randomBytes } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { Clock } from '../clock';
 import { validateHost } from '../connection-settings/fqdn';
-import { alreadyExists, FailedPrecondition, InvalidArgument, notFound } from '../errors';
+import { AlreadyExists, alreadyExists, InvalidArgument, notFound, Unimplemented } from '../errors';
 import type { SecretBox } from '../store/secret-box';
-import type { SettingsStore } from '../store/settings-store';
+import type { Actor, SettingsStore } from '../store/settings-store';
 import { parseProvisionPayload } from './provision-payload';
 
 export const DEFAULT_ENDPOINT_INBOUND_PORT = 17486; // SPEC 1.2
 export const DEFAULT_MODULE_SERVER_INBOUND_PORT = 17487; // SPEC 1.2
 export const PROVISIONING_PORT = 17488; // SPEC 1.2: opened by the installer, not a bind port of ours
 
-export const ZONE_PROXY_STATUSES = ['PENDING', 'PROVISIONING', 'CONNECTED', 'DISCONNECTED', 'ERROR'] as const;
+export const ZONE_PROXY_STATUSES = ['PROVISIONING', 'CONNECTED', 'DISCONNECTED', 'ERROR'] as const;
 export type ZoneProxyStatus = (typeof ZONE_PROXY_STATUSES)[number];
 
 export interface AddZoneProxyInput {
@@ -25,8 +26,12 @@ export interface AddZoneProxyInput {
   moduleServerInboundPort?: number;
 }
 
+/** What the module server observes of a zone proxy (dc.common.v1.ZoneProxyActivity, as JSON). */
+export type ZoneProxyActivity = Record<string, unknown>;
+
 /** A zone proxy as listed: everything but the provision secret. */
 export interface ZoneProxy {
+  id: string;
   name: string;
   endpointTargetHostname: string;
   endpointInboundIp: string;
@@ -38,11 +43,12 @@ export interface ZoneProxy {
   certificateFingerprintSha256: string;
   certificateNotAfter: string;
   createdAt: string;
+  createdBy: string;
   status: ZoneProxyStatus;
   statusDetail: string;
   statusUpdatedAt: string;
-  /** Last activity the module server reported (link up, endpoint relayed, …). */
-  lastActivityAt: string;
+  /** Last activity the module server reported (endpoints, sessions, bytes, last error). */
+  activity: ZoneProxyActivity;
 }
 
 interface StoredZoneProxy extends ZoneProxy {
@@ -63,16 +69,21 @@ export class ZoneProxyService {
     return this.deps.store.list<StoredZoneProxy>(ZONE_PROXY_KIND).map((d) => publicView(d.value));
   }
 
-  get(name: string): ZoneProxy {
-    return publicView(this.stored(name));
+  get(id: string): ZoneProxy {
+    return publicView(this.stored(id));
+  }
+
+  /** Finds a zone proxy by name. */
+  byName(name: string): ZoneProxy | undefined {
+    return this.list().find((z) => z.name === name);
   }
 
   /** The clear provision secret, for the module server's provisioning handshake only. */
-  provisionSecret(name: string): Buffer {
-    return this.deps.secrets.open(this.stored(name).provisionSecret);
+  provisionSecret(id: string): Buffer {
+    return this.deps.secrets.open(this.stored(id).provisionSecret);
   }
 
-  add(actor: string, input: AddZoneProxyInput): { zoneProxy: ZoneProxy; revision: number } {
+  add(actor: Actor, input: AddZoneProxyInput): { zoneProxy: ZoneProxy; revision: number } {
     if (!NAME.test(input.name ?? '')) {
       throw new InvalidArgument('name', `a zone proxy name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit`, input.name);
     }
@@ -93,6 +104,7 @@ export class ZoneProxyService {
     }
     const iso = now.toISOString();
     const record: StoredZoneProxy = {
+      id: `zp_${randomBytes(6).toString('hex')}`,
       name: input.name,
       endpointTargetHostname: endpointTarget.host,
       endpointInboundIp,
@@ -104,47 +116,61 @@ export class ZoneProxyService {
       certificateFingerprintSha256: payload.certificate.fingerprint256,
       certificateNotAfter: new Date(payload.certificate.validTo).toISOString(),
       createdAt: iso,
-      status: 'PENDING',
+      createdBy: typeof actor === 'string' ? actor : actor.name,
+      status: 'PROVISIONING',
       statusDetail: 'waiting for the module server to provision the zone proxy',
       statusUpdatedAt: iso,
-      lastActivityAt: '',
+      activity: {},
       provisionSecret: this.deps.secrets.seal(payload.secret),
     };
     return this.deps.store.transaction(() => {
-      if (this.deps.store.get(ZONE_PROXY_KIND, input.name)) throw alreadyExists('zone proxy', input.name);
-      return { zoneProxy: publicView(record), revision: this.deps.store.put(actor, ZONE_PROXY_KIND, input.name, record) };
+      const existing = this.list();
+      if (existing.some((z) => z.name === input.name)) throw alreadyExists('zone proxy', input.name);
+      const twin = existing.find((z) => z.certificateFingerprintSha256 === record.certificateFingerprintSha256);
+      if (twin) {
+        throw new AlreadyExists(
+          `provisionPayload: this payload is already used by zone proxy "${twin.name}"; re-run the zone proxy installer for a new payload`,
+        );
+      }
+      return { zoneProxy: publicView(record), revision: this.deps.store.put(actor, ZONE_PROXY_KIND, record.id, record) };
     });
   }
 
   /** Always refused: SPEC 1.4.6 makes a zone proxy immutable once added. */
-  update(name: string): never {
-    this.stored(name);
-    throw new FailedPrecondition(`zone proxy "${name}": ${IMMUTABLE_REASON}`);
+  update(id: string): never {
+    const { name } = this.stored(id);
+    throw new Unimplemented(`zone proxy "${name}": ${IMMUTABLE_REASON}`);
   }
 
-  delete(actor: string, name: string): number {
+  delete(actor: Actor, id: string): number {
     return this.deps.store.transaction(() => {
-      this.stored(name);
-      return this.deps.store.remove(actor, ZONE_PROXY_KIND, name) as number;
+      this.stored(id);
+      return this.deps.store.remove(actor, ZONE_PROXY_KIND, id) as number;
     });
   }
 
   /** Records the status the module server observes (not a configuration change, so allowed). */
-  reportStatus(actor: string, name: string, status: ZoneProxyStatus, detail: string): { zoneProxy: ZoneProxy; revision: number } {
+  reportStatus(
+    actor: Actor,
+    id: string,
+    status: ZoneProxyStatus,
+    detail: string,
+    activity: ZoneProxyActivity = {},
+  ): { zoneProxy: ZoneProxy; revision: number } {
     if (!ZONE_PROXY_STATUSES.includes(status)) {
       throw new InvalidArgument('status', `must be one of ${ZONE_PROXY_STATUSES.join(', ')}`, String(status));
     }
     return this.deps.store.transaction(() => {
-      const current = this.stored(name);
+      const current = this.stored(id);
       const iso = this.deps.clock.now().toISOString();
-      const next: StoredZoneProxy = { ...current, status, statusDetail: detail, statusUpdatedAt: iso, lastActivityAt: iso };
-      return { zoneProxy: publicView(next), revision: this.deps.store.put(actor, ZONE_PROXY_KIND, name, next) };
+      const next: StoredZoneProxy = { ...current, status, statusDetail: detail, statusUpdatedAt: iso, activity };
+      return { zoneProxy: publicView(next), revision: this.deps.store.put(actor, ZONE_PROXY_KIND, id, next) };
     });
   }
 
-  private stored(name: string): StoredZoneProxy {
-    const doc = this.deps.store.get<StoredZoneProxy>(ZONE_PROXY_KIND, name);
-    if (!doc) throw notFound('zone proxy', name);
+  private stored(id: string): StoredZoneProxy {
+    const doc = this.deps.store.get<StoredZoneProxy>(ZONE_PROXY_KIND, id);
+    if (!doc) throw notFound('zone proxy', id);
     return doc.value;
   }
 }
