@@ -14,7 +14,7 @@ export { checkMonitorDbFile } from './integrity';
 export type { IntegrityResult, IntegrityOptions } from './integrity';
 
 export { QUERY_LIMIT_MAX } from './queries/query-events';
-export type { EventQuery, EventPage, FieldFilter, ProcessHistoryQuery, ProcessHistoryEntry } from './queries/query-events';
+export type { EventQuery, EventPage, FieldFilter, FileHistoryQuery, ProcessHistoryQuery, ProcessHistoryEntry } from './queries/query-events';
 export type {
   EventRow,
   EventRowBase,

@@ -8,14 +8,16 @@ import type { EventFamily, SignalDefinitionRecord } from './records';
 import { InvalidMonitorInput } from './errors';
 import {
   countsByFamily,
+  fileHistory,
   processHistory,
   queryEvents,
   type EventPage,
   type EventQuery,
+  type FileHistoryQuery,
   type ProcessHistoryEntry,
   type ProcessHistoryQuery,
 } from './queries/query-events';
-import type { EventRowByFamily } from './queries/rows';
+import type { EventRowByFamily, FileEventRow } from './queries/rows';
 import { moveAside, pruneMovedAside } from './retention/db-files';
 import { Retention, type RetentionOptions } from './retention/retention';
 import { BatchWriter, type BatchWriterOptions, type WriterHost } from './writer/batch-writer';
@@ -119,6 +121,11 @@ export class MonitorDb {
 
   queryEvents<F extends EventFamily>(query: EventQuery<F>): EventPage<EventRowByFamily[F]> {
     return queryEvents(this.connection(), query);
+  }
+
+  /** The history of one path (v_file_history as typed rows): its events and renames to or from it. */
+  fileHistory(query: FileHistoryQuery): FileEventRow[] {
+    return fileHistory(this.connection(), query);
   }
 
   processHistory(query: ProcessHistoryQuery): ProcessHistoryEntry[] {

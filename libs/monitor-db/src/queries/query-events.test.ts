@@ -107,6 +107,20 @@ describe('queries', () => {
     expect(() => db.processHistory({ from: t0, to: t0 + 1 })).toThrow('pid or exe is required');
   });
 
+  it('reads the history of one path, including renames to and from it', () => {
+    const w = db.writer({ batchWriteDelayMs: 0 });
+    w.add(fileRecord(10, t0 + 2000, '/data/f3.bak', { operation: 'rename', oldPath: '/data/f3' }));
+    w.add(fileRecord(10, t0 + 2001, '/data/f3', { operation: 'create' }));
+    const history = db.fileHistory({ path: '/data/f3', from: t0, to: t0 + 10_000, limit: 10 });
+    expect(history.map((r) => [r.operation, r.path, r.oldPath, r.exe])).toEqual([
+      ['write', '/data/f3', null, '/usr/bin/backup'],
+      ['rename', '/data/f3.bak', '/data/f3', '/usr/bin/editor'],
+      ['create', '/data/f3', null, '/usr/bin/editor'],
+    ]);
+    expect(db.fileHistory({ path: '/data/f3', from: t0, to: t0 + 10_000, limit: 2 })).toHaveLength(2);
+    expect(() => db.fileHistory({ path: '', from: t0, to: t0, limit: 1 })).toThrow('path "": must be a non-empty string');
+  });
+
   it('counts rows per family', () => {
     expect(db.countsByFamily()).toEqual({ process: 3, file: 100, network: 0, security: 0, dns: 0, registry: 0, image: 0 });
   });

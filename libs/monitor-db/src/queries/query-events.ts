@@ -57,6 +57,15 @@ export interface ProcessHistoryEntry {
   eventCounts: Record<EventFamily, number>;
 }
 
+export interface FileHistoryQuery {
+  /** The exact path; renames to or from it are included. */
+  path: string;
+  from: number;
+  to: number;
+  /** Rows returned, oldest first, 1–10000. */
+  limit: number;
+}
+
 export const QUERY_LIMIT_MAX = 10_000;
 
 function checkTimeRange(from: unknown, to: unknown): void {
@@ -211,4 +220,25 @@ export function countsByFamily(conn: Connection): Record<EventFamily, number> {
   const out = Object.fromEntries(EVENT_FAMILIES.map((f) => [f, 0])) as Record<EventFamily, number>;
   for (const { family, n } of stmt.all() as { family: EventFamily; n: number }[]) out[family] = n;
   return out;
+}
+
+/** Everything recorded about one path, renames to and from it included, oldest first. */
+export function fileHistory(conn: Connection, q: FileHistoryQuery): EventRowByFamily['file'][] {
+  if (typeof q.path !== 'string' || q.path === '') throw new InvalidMonitorInput('path', 'must be a non-empty string', q.path);
+  checkTimeRange(q.from, q.to);
+  if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > QUERY_LIMIT_MAX) {
+    throw new InvalidMonitorInput('limit', `must be an integer from 1 to ${QUERY_LIMIT_MAX}`, q.limit);
+  }
+  const spec = FAMILY_COLUMNS.file;
+  // UNION of two indexed lookups (path, old_path) rather than an OR that would scan the table.
+  const select = `SELECT ${selectList(spec.columns)}, 'file' AS "family" FROM file_events e LEFT JOIN processes p ON p.id = e.process_id`;
+  const rows = prepared(
+    conn,
+    `${select} WHERE e.path = @path AND e.time >= @from AND e.time < @to
+     UNION
+     ${select} WHERE e.old_path = @path AND e.time >= @from AND e.time < @to
+     ORDER BY "time", "id" LIMIT @limit`,
+  ).all({ path: q.path, from: q.from, to: q.to, limit: q.limit }) as Record<string, unknown>[];
+  for (const row of rows) decodeRow(row, spec.columns);
+  return rows as unknown as EventRowByFamily['file'][];
 }

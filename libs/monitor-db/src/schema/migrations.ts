@@ -222,7 +222,8 @@ FROM (
 LEFT JOIN processes p ON p.id = t.process_id
 ORDER BY t.time, t.family, t.event_id;
 
--- Everything one process did; query with WHERE pid = ... or WHERE process_id = ...
+-- Everything one process did: WHERE process_id = ... (indexed; take it from v_process_tree),
+-- or WHERE pid = ... / exe = ... (scans).
 CREATE VIEW v_process_activity AS
 SELECT t.process_id, t.pid, p.exe, p.argv, p.start_time AS process_start_time,
        p.end_time AS process_end_time, t.time, t.family, t.event_id, t.user, t.operation,
