@@ -248,11 +248,26 @@ export class SettingsStore {
   listAudit(filter: AuditFilter): AuditEntry[] {
     const where: string[] = [];
     const args: Record<string, unknown> = { limit: filter.limit };
-    if (filter.beforeRevision) (where.push('revision < @before'), (args.before = filter.beforeRevision));
-    if (filter.startTime) (where.push('at >= @start'), (args.start = filter.startTime.toISOString()));
-    if (filter.endTime) (where.push('at < @end'), (args.end = filter.endTime.toISOString()));
-    if (filter.principal) (where.push('actor = @principal'), (args.principal = filter.principal));
-    if (filter.operation) (where.push('operation = @operation'), (args.operation = filter.operation));
+    if (filter.beforeRevision) {
+      where.push('revision < @before');
+      args.before = filter.beforeRevision;
+    }
+    if (filter.startTime) {
+      where.push('at >= @start');
+      args.start = filter.startTime.toISOString();
+    }
+    if (filter.endTime) {
+      where.push('at < @end');
+      args.end = filter.endTime.toISOString();
+    }
+    if (filter.principal) {
+      where.push('actor = @principal');
+      args.principal = filter.principal;
+    }
+    if (filter.operation) {
+      where.push('operation = @operation');
+      args.operation = filter.operation;
+    }
     if (filter.resourcePrefix) {
       where.push("substr(kind || '/' || key, 1, length(@prefix)) = @prefix");
       args.prefix = filter.resourcePrefix;
