@@ -11,14 +11,20 @@ export interface DcAuditOptions {
   raw: boolean;
 }
 
-/** Reads `input` to the end and writes to `out`; resolves to the exit code (0, or 1 when lines were malformed). */
-export async function runDcAudit(
-  input: NodeJS.ReadableStream | AsyncIterable<string | Buffer>,
-  out: Writable,
-  opts: DcAuditOptions,
-): Promise<number> {
-  const events = parseAuditStream(input);
+/** One input of the command: a name for reports and a way to open it. */
+export interface DcAuditInput {
+  readonly name: string;
+  open(): NodeJS.ReadableStream | AsyncIterable<string | Buffer>;
+}
+
+/**
+ * Reads each input to its end (events never span inputs) and writes to `out`; resolves to the
+ * exit code: 0, or 1 when some lines were malformed.
+ */
+export async function runDcAudit(inputs: readonly DcAuditInput[], out: Writable, opts: DcAuditOptions): Promise<number> {
   const counts: Record<AuditEventKind, number> = { 'process-start': 0, file: 0, network: 0, security: 0, other: 0 };
+  const stats = { lines: 0, records: 0, events: 0, malformed: 0, evictedIncomplete: 0, timedOut: 0 };
+  const malformed: { file: string; line: number; reason: string; text: string }[] = [];
   let buffer = '';
   const write = async (text: string): Promise<void> => {
     buffer += text;
@@ -28,18 +34,22 @@ export async function runDcAudit(
     if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
   };
   if (!opts.summary && opts.format === 'table') await write(tableHeader());
-  for await (const e of events) {
-    counts[e.kind]++;
-    if (opts.summary) continue;
-    await write(opts.format === 'table' ? tableRow(e) : jsonLine(e, opts.raw));
+  for (const input of inputs) {
+    const events = parseAuditStream(input.open());
+    for await (const e of events) {
+      counts[e.kind]++;
+      if (opts.summary) continue;
+      await write(opts.format === 'table' ? tableRow(e) : jsonLine(e, opts.raw));
+    }
+    for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] += events.stats[k];
+    for (const err of events.errors) malformed.push({ file: input.name, ...err });
   }
   if (opts.summary) {
-    const summary = { events: counts, stats: events.stats, malformed: events.errors };
-    if (opts.json) await write(JSON.stringify(summary) + '\n');
-    else await write(summaryText(summary.events, events.stats, events.errors));
+    if (opts.json) await write(JSON.stringify({ events: counts, stats, malformed }) + '\n');
+    else await write(summaryText(counts, stats, malformed));
   }
   if (buffer.length > 0) out.write(buffer);
-  return events.stats.malformed > 0 ? 1 : 0;
+  return stats.malformed > 0 ? 1 : 0;
 }
 
 function jsonLine(e: AuditEvent, raw: boolean): string {
@@ -90,10 +100,10 @@ function detail(e: AuditEvent): string {
 function summaryText(
   counts: Record<string, number>,
   stats: { lines: number; records: number; events: number; malformed: number; evictedIncomplete: number },
-  errors: readonly { line: number; reason: string; text: string }[],
+  errors: readonly { file: string; line: number; reason: string; text: string }[],
 ): string {
   let s = `lines ${stats.lines}, records ${stats.records}, events ${stats.events}, malformed ${stats.malformed}, evicted incomplete ${stats.evictedIncomplete}\n`;
   for (const [kind, n] of Object.entries(counts)) s += `${kind.padEnd(14)} ${n}\n`;
-  for (const err of errors) s += `line ${err.line}: ${err.reason}: ${err.text}\n`;
+  for (const err of errors) s += `${err.file}:${err.line}: ${err.reason}: ${err.text}\n`;
   return s;
 }
