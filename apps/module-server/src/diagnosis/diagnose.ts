@@ -13,6 +13,8 @@ export type DiagnosisVerdict =
   | 'NEVER_CONNECTED'
   | 'OFFLINE'
   | 'NOT_CONNECTED'
+  | 'TIMEOUT'
+  | 'AMBIGUOUS_TARGET'
   | 'REACHABLE';
 
 export interface DiagnosisStep {

@@ -16,7 +16,8 @@ export type BrokerEventKind =
   | 'ALERT_RAISED'
   | 'ALERT_CLEARED'
   | 'SESSION_OPENED'
-  | 'SESSION_CLOSED';
+  | 'SESSION_CLOSED'
+  | 'KEY_RETRIEVED';
 
 export interface BrokerEvent {
   readonly id: number;

@@ -58,7 +58,8 @@ export class Presence {
     const now = this.deps.clock.now();
     if (!this.deps.registry.get(clientId)) return;
     this.deps.registry.patch(clientId, { connectedAt: null, lastDisconnectAt: now, lastDisconnectReason: reason, lastDisconnectDetail: detail });
-    this.deps.events.record('ENDPOINT_DISCONNECTED', clientId, 'endpoint control channel closed', { reason, detail });
+    // A broker shutdown disconnects everyone at once; the registry keeps the reason, the event log is spared the flood.
+    if (reason !== 'BROKER_SHUTDOWN') this.deps.events.record('ENDPOINT_DISCONNECTED', clientId, 'endpoint control channel closed', { reason, detail });
   }
 
   /** Marks endpoints Offline past the threshold and raises alerts past the alert threshold. */

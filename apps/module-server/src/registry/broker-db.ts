@@ -69,6 +69,12 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sessions_client ON sessions(client_id);
   `,
+  // 2: the Open Session action id and the session's idle timeout and request count
+  `
+  ALTER TABLE sessions ADD COLUMN action_id TEXT NOT NULL DEFAULT '';
+  ALTER TABLE sessions ADD COLUMN idle_timeout_ms INTEGER NOT NULL DEFAULT 600000;
+  ALTER TABLE sessions ADD COLUMN requests_completed INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** Opens (creating if needed) broker.db and brings its schema to the latest version. */

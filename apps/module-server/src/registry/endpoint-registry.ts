@@ -149,9 +149,12 @@ export class EndpointRegistry {
     const exact = this.byId.get(t);
     if (exact) return exact;
     const lower = t.toLowerCase();
-    const matches = this.list().filter(
+    let matches = this.list().filter(
       (e) => e.ips.includes(t) || e.hostname.toLowerCase() === lower || e.hostname.toLowerCase().split('.')[0] === lower,
     );
+    // A refused enrolment leaves a NOT_ENROLLED record under the same name; an enrolled one wins.
+    const enrolled = matches.filter((m) => m.enrolment === 'ENROLLED');
+    if (enrolled.length > 0) matches = enrolled;
     if (matches.length > 1) {
       throw new FailedPrecondition(`target "${t}" matches ${matches.length} endpoints (${matches.map((m) => m.clientId).join(', ')}); use the client id`);
     }

@@ -6,6 +6,9 @@ import type { Clock } from '../clock';
 import type { BrokerDb } from '../registry/broker-db';
 import { type ActionStatus, checkMove, isFinal, isParseableActionStatus, type SessionStatus, sessionStatusFor } from './action-status';
 
+/** Default idle timeout of a session (gateway contract: 10 min). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
+
 export interface SessionRecord {
   readonly sessionId: string;
   readonly clientId: string;
@@ -18,6 +21,10 @@ export interface SessionRecord {
   readonly attachedAt: number | null;
   readonly closedAt: number | null;
   readonly lastMessageAt: number | null;
+  /** The Open Session action's id. */
+  readonly actionId: string;
+  readonly idleTimeoutMs: number;
+  readonly requestsCompleted: number;
 }
 
 interface Row {
@@ -32,6 +39,9 @@ interface Row {
   attached_at: number | null;
   closed_at: number | null;
   last_message_at: number | null;
+  action_id: string;
+  idle_timeout_ms: number;
+  requests_completed: number;
 }
 
 export class SessionStore {
@@ -45,12 +55,13 @@ export class SessionStore {
   constructor(private readonly deps: { db: BrokerDb; clock: Clock; log: Logger }) {
     const { db } = deps;
     this.insert = db.prepare(
-      `INSERT INTO sessions (session_id, client_id, module, requested_by, action_status, session_status, created_at) VALUES (?, ?, ?, ?, 'CREATING', 'PENDING', ?)`,
+      `INSERT INTO sessions (session_id, client_id, module, requested_by, action_status, session_status, created_at, action_id, idle_timeout_ms)
+       VALUES (?, ?, ?, ?, 'CREATING', 'PENDING', ?, ?, ?)`,
     );
     this.update = db.prepare(
       'UPDATE sessions SET action_status = ?, session_status = ?, status_detail = ?, attached_at = ?, closed_at = ? WHERE session_id = ?',
     );
-    this.touchStmt = db.prepare('UPDATE sessions SET last_message_at = ? WHERE session_id = ?');
+    this.touchStmt = db.prepare('UPDATE sessions SET last_message_at = ?, requests_completed = requests_completed + ? WHERE session_id = ?');
     this.byIdStmt = db.prepare('SELECT * FROM sessions WHERE session_id = ?');
     this.listStmt = db.prepare(
       `SELECT * FROM sessions WHERE (? = 0 OR session_status IN ('PENDING','OPEN')) AND (? IS NULL OR client_id = ?) AND (? IS NULL OR module = ?)
@@ -60,9 +71,9 @@ export class SessionStore {
     this.openStmt = db.prepare(`SELECT * FROM sessions WHERE session_status IN ('PENDING','OPEN')`);
   }
 
-  create(clientId: string, module: string, requestedBy: string): SessionRecord {
+  create(clientId: string, module: string, requestedBy: string, idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS): SessionRecord {
     const id = randomUUID();
-    this.insert.run(id, clientId, module, requestedBy, this.deps.clock.now());
+    this.insert.run(id, clientId, module, requestedBy, this.deps.clock.now(), randomUUID(), idleTimeoutMs);
     return this.require(id);
   }
 
@@ -89,8 +100,9 @@ export class SessionStore {
     return this.require(sessionId);
   }
 
-  touch(sessionId: string): void {
-    this.touchStmt.run(this.deps.clock.now(), sessionId);
+  /** The endpoint sent something on the session (and maybe finished a request). */
+  touch(sessionId: string, requestsCompleted = 0): void {
+    this.touchStmt.run(this.deps.clock.now(), requestsCompleted, sessionId);
   }
 
   list(opts: { activeOnly?: boolean; clientId?: string; module?: string; pageSize?: number; pageToken?: string } = {}): { sessions: SessionRecord[]; nextPageToken: string } {
@@ -135,5 +147,8 @@ function fromRow(r: Row): SessionRecord {
     attachedAt: r.attached_at,
     closedAt: r.closed_at,
     lastMessageAt: r.last_message_at,
+    actionId: r.action_id,
+    idleTimeoutMs: r.idle_timeout_ms,
+    requestsCompleted: r.requests_completed,
   };
 }

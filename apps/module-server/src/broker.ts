@@ -1,0 +1,142 @@
+// The broker assembled: broker.db, registry, presence, sessions, the gateway and the module API
+// servers. main.ts builds it from config; tests build it the same way.
+import { join } from 'node:path';
+import { type GrpcServerHandle, startGrpcServer, type TlsPem } from '@dc/service-kit';
+import { DESCRIPTOR_SET_BASE64 } from '@dc/proto';
+import type { ServerCredentials } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { type Clock, systemClock } from './clock';
+import { gateway } from './contracts';
+import type { CertificateIssuer, RevocationList } from './enrolment/certificate-issuer';
+import { Enrolment } from './enrolment/enrolment';
+import { EventLog } from './events/event-log';
+import { ControlChannelHub } from './gateway/control-channels';
+import { gatewayCredentials } from './gateway/gateway-credentials';
+import { gatewayService } from './gateway/gateway-service';
+import { Presence } from './heartbeats/presence';
+import { BrokerMetrics } from './metrics/broker-metrics';
+import { type BrokerDb, openBrokerDb } from './registry/broker-db';
+import { EndpointRegistry } from './registry/endpoint-registry';
+import { SessionBroker } from './sessions/session-broker';
+import { SessionStore } from './sessions/session-store';
+import type { SettingsSource } from './settings-link/settings-source';
+import { type ApiDeps, apiServices } from './api/api-services';
+import type { PermissionChecker } from './api/permission-checker';
+
+export interface BrokerOptions {
+  readonly dataDir: string;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly issuer: CertificateIssuer;
+  readonly revocation: RevocationList;
+  readonly settings: SettingsSource;
+  readonly permissions: PermissionChecker;
+  readonly gateway: { readonly host: string; readonly port: number; readonly tls: TlsPem };
+  readonly api: { readonly host: string; readonly port: number; readonly credentials?: ServerCredentials };
+  readonly metricsRegistry?: Registry;
+  readonly version: string;
+  /** Certificates expiring sooner than this are renewed over the control channel. */
+  readonly renewBeforeMs?: number;
+  /** How often presence and sessions are swept. */
+  readonly sweepEveryMs?: number;
+  /** On shutdown, endpoints are told to reconnect spread over this window. */
+  readonly reconnectSpreadMs?: number;
+  /** How long shutdown lets running calls finish before cancelling them. */
+  readonly shutdownGraceMs?: number;
+  /** Extra API dependencies (log level, support package). */
+  readonly apiExtras?: Partial<ApiDeps>;
+}
+
+export interface Broker {
+  readonly gatewayPort: number;
+  readonly apiPort: number;
+  readonly db: BrokerDb;
+  readonly registry: EndpointRegistry;
+  readonly events: EventLog;
+  readonly presence: Presence;
+  readonly hub: ControlChannelHub;
+  readonly sessions: SessionBroker;
+  readonly sessionStore: SessionStore;
+  readonly metrics?: BrokerMetrics;
+  stop(): Promise<void>;
+}
+
+export async function startBroker(opts: BrokerOptions): Promise<Broker> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log;
+  const db = openBrokerDb(join(opts.dataDir, 'broker.db'));
+  const registry = new EndpointRegistry(db);
+  const events = new EventLog({ db, clock, log });
+  const presence = new Presence({ registry, events, clock, log, policy: () => opts.settings.heartbeatPolicy() });
+  const hub = new ControlChannelHub({ clock, random: opts.random });
+  const sessionStore = new SessionStore({ db, clock, log });
+  const sessions = new SessionBroker({ store: sessionStore, registry, hub, events, settings: opts.settings, clock, log });
+  const enrolment = new Enrolment({ issuer: opts.issuer, registry, events, clock, log });
+  const metrics = opts.metricsRegistry ? new BrokerMetrics(opts.metricsRegistry, { registry, hub, clock }) : undefined;
+
+  let gatewayServer: GrpcServerHandle | undefined;
+  let apiServer: GrpcServerHandle | undefined;
+  try {
+    gatewayServer = await startGrpcServer({
+      name: 'gateway',
+      host: opts.gateway.host,
+      port: opts.gateway.port,
+      credentials: gatewayCredentials(opts.gateway.tls),
+      services: [
+        gatewayService({
+          registry, presence, events, enrolment, revocation: opts.revocation, hub, sessions, settings: opts.settings, clock, log, metrics,
+          brokerVersion: opts.version, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86_400_000,
+        }),
+      ],
+      descriptorSetBase64: DESCRIPTOR_SET_BASE64,
+      log,
+      // Thousands of endpoints each hold one connection; keep them alive without pinging too often.
+      options: { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000, 'grpc.max_concurrent_streams': 1000 },
+    });
+    apiServer = await startGrpcServer({
+      name: 'api',
+      host: opts.api.host,
+      port: opts.api.port,
+      credentials: opts.api.credentials,
+      services: apiServices({
+        registry, events, sessions, sessionStore, hub, presence, settings: opts.settings, permissions: opts.permissions, revocation: opts.revocation, clock, log, metrics,
+        version: opts.version, dataDir: opts.dataDir, ...opts.apiExtras,
+      }),
+      descriptorSetBase64: DESCRIPTOR_SET_BASE64,
+      log,
+    });
+  } catch (err) {
+    await gatewayServer?.shutdown(0);
+    db.close();
+    throw err;
+  }
+
+  const sweepEvery = opts.sweepEveryMs ?? 5000;
+  const timer = setInterval(() => {
+    try {
+      presence.sweep();
+      sessions.sweep();
+    } catch (err) {
+      log.error({ err }, 'sweep failed');
+    }
+  }, sweepEvery);
+  timer.unref();
+
+  return {
+    gatewayPort: gatewayServer.port,
+    apiPort: apiServer.port,
+    db, registry, events, presence, hub, sessions, sessionStore, metrics,
+    async stop() {
+      clearInterval(timer);
+      // Tell endpoints to come back, spread over a window, before the listeners go (issue #6 §6).
+      const told = hub.goawayAll(gateway.GoawayReason.GOAWAY_REASON_BROKER_SHUTDOWN, opts.reconnectSpreadMs ?? 30_000, 'the module server is restarting');
+      log.info({ endpoints: told }, 'told endpoints to reconnect');
+      sessions.closeAll('the module server is shutting down');
+      await Promise.all([gatewayServer!.shutdown(opts.shutdownGraceMs ?? 2000), apiServer!.shutdown(opts.shutdownGraceMs ?? 2000)]);
+      registry.flushHeartbeats();
+      db.close();
+    },
+  };
+}
