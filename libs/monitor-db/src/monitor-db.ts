@@ -236,9 +236,13 @@ export class MonitorDb {
       this.log.error({ err }, 'closing monitor.db failed');
     }
     this.conn = null;
-    move(this.clock.now());
-    this.conn = new Connection(this.path);
-    this.initMeta();
+    try {
+      move(this.clock.now());
+    } finally {
+      // A fresh file after a move; the same file again when the move failed.
+      this.conn = new Connection(this.path);
+      this.initMeta();
+    }
   }
 
   /** @internal */

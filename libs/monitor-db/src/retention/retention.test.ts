@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkMonitorDbFile } from '../integrity';
 import { openMonitorDb, type MonitorDb } from '../monitor-db';
@@ -67,6 +67,8 @@ describe('retention', () => {
     clock.advance(60_000);
     expect(retention.runDue()).not.toBeNull();
     expect(db.getMeta('last_cleanup')).toBe(String(clock.now()));
+    clock.advance(-DAY); // the system clock was set back
+    expect(retention.runDue()).not.toBeNull();
   });
 
   it('shrinks an oversized database to CleanPercentOverLimit below the limit, oldest rows first', () => {
@@ -178,6 +180,32 @@ describe('integrity check and Recreate Database', () => {
       expect(db.countsByFamily().file).toBe(1);
       db.close();
     } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('archive failure', () => {
+  it('keeps the database open and reports the error when the archive cannot be written', () => {
+    const tmp = tempDir();
+    const clock = new ManualClock();
+    const db = openMonitorDb({ path: tmp.dbPath, clock });
+    try {
+      db.recordSignalDefinitions([{ name: 'huge', definition: 'y'.repeat(MiB) }]);
+      const retention = db.retention({ maxStorageSizeMB: 0.5, maxCleanTries: 1, databaseArchiveLimit: 5 });
+      // The file vanished from under the open connection (root can rename anything, so this
+      // is how the test makes the archive's rename fail).
+      rmSync(tmp.dbPath);
+      const report = retention.runCleanup();
+      expect(report.archivedTo).toBeUndefined();
+      expect(report.error).toMatch(/^archiving failed/);
+      expect(report.failedTries).toBe(1);
+      expect(db.isOpen).toBe(true);
+      expect(db.getMeta('clean_failures')).toBe('1');
+      expect(db.countsByFamily().file).toBe(0);
+      expect(listMovedAside(tmp.dbPath, 'archive')).toEqual([]);
+    } finally {
+      db.close();
       tmp.cleanup();
     }
   });

@@ -123,7 +123,8 @@ export class Retention {
   /** Runs a cleanup when DatabaseCleanupIntervalMinutes have passed since the last one. */
   runDue(now = this.monitor.clock.now()): CleanupReport | null {
     const last = Number(this.monitor.getMeta('last_cleanup') ?? '-Infinity');
-    if (now - last < this.options.databaseCleanupIntervalMinutes * 60_000) return null;
+    // A clock that went backwards (now < last) must not postpone cleanups indefinitely.
+    if (now >= last && now - last < this.options.databaseCleanupIntervalMinutes * 60_000) return null;
     return this.runCleanup(now);
   }
 
@@ -160,11 +161,17 @@ export class Retention {
     } else {
       report.failedTries++;
       if (report.failedTries >= o.maxCleanTries) {
-        report.archivedTo = this.archive(now);
-        report.deletedArchives = pruneMovedAside(this.monitor.path, 'archive', o.databaseArchiveLimit);
-        if (report.deletedArchives.includes(report.archivedTo)) report.archivedTo = null;
-        report.failedTries = 0;
-        report.sizeAfterBytes = this.monitor.sizeBytes();
+        try {
+          report.archivedTo = this.archive(now);
+          report.deletedArchives = pruneMovedAside(this.monitor.path, 'archive', o.databaseArchiveLimit);
+          if (report.deletedArchives.includes(report.archivedTo)) report.archivedTo = null;
+          report.failedTries = 0;
+          report.sizeAfterBytes = this.monitor.sizeBytes();
+        } catch (err) {
+          // Still over the limit; the next cleanup tries again, and checkRuntimeLimit stays the backstop.
+          report.error = `archiving failed: ${(err as Error).message}`;
+          this.monitor.log.error({ err }, 'monitor.db archive failed');
+        }
       }
     }
     this.monitor.setMeta('clean_failures', String(report.failedTries));
