@@ -15,7 +15,6 @@ const T = asn1.Type;
 export const REASON_CODES: Readonly<Record<RevocationReason, number>> = {
   unspecified: 0,
   'key-compromise': 1,
-  'ca-compromise': 2,
   'affiliation-changed': 3,
   superseded: 4,
   'cessation-of-operation': 5,

@@ -18,11 +18,10 @@ export interface RootRecord {
   readonly retireAt?: Date;
 }
 
-/** RFC 5280 CRLReason names (the codes are in revocation/crl.ts). */
+/** The RFC 5280 CRLReasons we use (dc.ca.v1 RevocationReason; codes in revocation/crl.ts). */
 export const REVOCATION_REASONS = [
   'unspecified',
   'key-compromise',
-  'ca-compromise',
   'affiliation-changed',
   'superseded',
   'cessation-of-operation',
