@@ -28,6 +28,7 @@ function program(): Command {
     .option('--stop', 'stop recording (sets DisableTrace)')
     .option('--status', 'show running/stopped and why, database size, events, drops, auditd presence')
     .option('--recreate-db', 'move monitor.db aside and create a fresh one')
+    .option('--check', 'with --status: also check monitor.db for corruption (SPEC 2.10.2)')
     .showHelpAfterError()
     .exitOverride();
   const common = () => {
@@ -36,14 +37,14 @@ function program(): Command {
   };
 
   p.action(async () => {
-    const o = p.opts<{ start?: boolean; stop?: boolean; status?: boolean; recreateDb?: boolean }>();
+    const o = p.opts<{ start?: boolean; stop?: boolean; status?: boolean; recreateDb?: boolean; check?: boolean }>();
     const chosen = [o.start, o.stop, o.status, o.recreateDb].filter(Boolean).length;
     if (chosen !== 1) {
       p.error('choose one of --start, --stop, --status, --recreate-db, or a command (see --help)');
     }
     if (o.start) process.exitCode = startCommand(common());
     else if (o.stop) process.exitCode = stopCommand(common());
-    else if (o.status) process.exitCode = statusCommand(common());
+    else if (o.status) process.exitCode = statusCommand({ ...common(), check: o.check });
     else process.exitCode = recreateDbCommand(common());
   });
 

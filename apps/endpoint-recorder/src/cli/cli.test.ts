@@ -102,6 +102,20 @@ describe('recorder CLI', () => {
     expect(existsSync(join(root, 'etc/audit/plugins.d/trace.conf'))).toBe(false);
   });
 
+  it('--status --check reports a corrupt monitor.db and --recreate-db replaces it (SPEC 2.10.2)', () => {
+    const dir = tempDir('rec-cli-');
+    writeFileSync(join(dir, 'monitor.db'), 'this is not an SQLite database, just bytes '.repeat(200));
+    const bad = recorder(['--status', '--check', '--config', dir]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('database: CORRUPT');
+    const re = recorder(['--recreate-db', '--config', dir]);
+    expect(re.code).toBe(0);
+    expect(re.out).toMatch(/monitor\.db recreated at .*monitor\.db \(old file kept as .*corrupt/);
+    const good = recorder(['--status', '--check', '--config', dir]);
+    expect(good.code).toBe(0);
+    expect(good.out).toContain('integrity: ok');
+  });
+
   it('refuses a bad configuration with one clear line naming file, key and range', () => {
     const dir = tempDir('rec-cli-');
     writeFileSync(join(dir, 'recorder.json'), JSON.stringify({ cpuThresholdMinutes: 5000 }));
@@ -135,14 +149,25 @@ describe('recorder CLI', () => {
     cleanups.push(() => child.kill('SIGKILL'));
     await waitFor(() => existsSync(join(dir, 'recorder.pid')), { what: 'the pid file' });
     expect(JSON.parse(recorder(['--status', '--json', '--config', dir]).out)).toMatchObject({ state: 'running', pid: child.pid });
+    const processEvents = () => (JSON.parse(recorder(['--status', '--json', '--config', dir]).out) as { eventsByFamily: { process: number } }).eventsByFamily.process;
     appendFileSync(log, readFileSync(corpus('hub/auditd-postexploit-rm.log')));
-    await waitFor(
-      () => {
-        const s = JSON.parse(recorder(['--status', '--json', '--config', dir]).out) as { eventsByFamily: { process: number } };
-        return s.eventsByFamily.process === 10;
-      },
-      { what: 'ten process events in monitor.db', timeoutMs: 20_000, intervalMs: 200 },
-    );
+    await waitFor(() => processEvents() === 10, { what: 'ten process events in monitor.db', timeoutMs: 20_000, intervalMs: 200 });
+
+    // --stop while running: the recorder notices DisableTrace and discards input (SPEC 2.4).
+    recorder(['--stop', '--config', dir]);
+    await waitFor(() => readFileSync(join(dir, 'recorder.log'), 'utf8').includes('recorder stopped (DisableTrace)'), { what: 'the stop to be noticed' });
+    appendFileSync(log, readFileSync(corpus('laurel/shell-proc-trace.txt')));
+    // --start: recording resumes with what arrives from now on.
+    recorder(['--start', '--config', dir]);
+    await waitFor(() => readFileSync(join(dir, 'recorder.log'), 'utf8').includes('recorder started again'), { what: 'the start to be noticed' });
+    appendFileSync(log, readFileSync(corpus('hub/auditd-postexploit-rm.log')));
+    await waitFor(() => processEvents() === 20, { what: 'ten more process events', timeoutMs: 20_000, intervalMs: 200 });
+    expect(processEvents()).toBe(20); // the 4 execs written while stopped were not recorded
+
+    // SIGHUP re-reads recorder.json: the log level changes while running.
+    writeFileSync(join(dir, 'recorder.json'), JSON.stringify({ BatchWriteDelayMS: 0, processSampleIntervalSeconds: 0, EventQueueExpirationSeconds: 1, logLevel: 'Debug' }));
+    child.kill('SIGHUP');
+    await waitFor(() => readFileSync(join(dir, 'recorder.log'), 'utf8').includes('"logLevel":"debug","msg":"configuration reloaded'), { what: 'the reload' });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).toBe('');

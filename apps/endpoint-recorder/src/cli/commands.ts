@@ -281,13 +281,20 @@ export function startCommand(opts: Common, io: Io = stdio): number {
 }
 
 /** `recorder --status` (SPEC 2.4, 2.10). */
-export function statusCommand(opts: Common, io: Io = stdio): number {
+export function statusCommand(opts: Common & { check?: boolean }, io: Io = stdio): number {
   const config = loadConfig(opts.config);
-  const db = openDb(config);
+  let db: MonitorDb;
   try {
-    const report = gatherStatus(config, db, opts.auditRoot ?? '/');
+    db = openDb(config);
+  } catch (err) {
+    if (!(err instanceof MonitorDbCorrupt)) throw err;
+    io.out(opts.json ? `${JSON.stringify({ state: 'unknown', integrity: { ok: false, problems: [err.message] } })}\n` : `database: CORRUPT — ${err.message}\nrecreate it: recorder --recreate-db\n`);
+    return 1;
+  }
+  try {
+    const report = gatherStatus(config, db, opts.auditRoot ?? '/', { integrity: opts.check === true });
     io.out(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
-    return 0;
+    return report.integrity && !report.integrity.ok ? 1 : 0;
   } finally {
     db.close();
   }

@@ -49,6 +49,10 @@ export class ExeHashCache {
     return hash ?? undefined;
   }
 
+  clear(): void {
+    this.cache.clear();
+  }
+
   get size(): number {
     return this.cache.size;
   }

@@ -111,6 +111,16 @@ export class Pipeline {
     this.deps.writer.flush();
   }
 
+  /**
+   * SPEC 2.6 ResetIntervalMinutes: saves what is queued and drops the in-memory caches (process
+   * table, exe hashes), so state that went stale or grew cannot outlive one interval.
+   */
+  reset(): void {
+    this.deps.writer.flush();
+    this.tracker.clear();
+    this.hashes.clear();
+  }
+
   /** Queues a record not produced by the audit stream (process samples), under the same cap. */
   offer(record: MonitorRecord, family: string): boolean {
     const cap = this.settings.pendingEventCap;

@@ -61,6 +61,11 @@ export class ProcessTracker {
     if (p && p.exitedAt === undefined) p.exitedAt = time;
   }
 
+  /** Forgets everything (ResetIntervalMinutes). */
+  clear(): void {
+    this.byPid.clear();
+  }
+
   pids(): IterableIterator<number> {
     return this.byPid.keys();
   }

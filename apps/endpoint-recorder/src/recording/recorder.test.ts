@@ -158,13 +158,13 @@ describe('filters', () => {
   });
 });
 
-/** n execve events, each a SYSCALL + EXECVE + EOE, one second apart. */
+/** n execve events, each a SYSCALL + EXECVE + EOE, one second apart; pids above Linux's pid_max never clash with the test's own. */
 function execveLines(n: number, t0 = 1_700_000_000): string[] {
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
     const ts = `${t0 + i}.000:${i + 1}`;
     lines.push(
-      `type=SYSCALL msg=audit(${ts}): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=1 pid=${10_000 + (i % 30_000)} auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=1 comm="true" exe="/usr/bin/true" key=(null)`,
+      `type=SYSCALL msg=audit(${ts}): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=1 pid=${5_000_000 + i} auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=1 comm="true" exe="/usr/bin/true" key=(null)`,
       `type=EXECVE msg=audit(${ts}): argc=2 a0="true" a1="${i}"`,
       `type=EOE msg=audit(${ts}): `,
     );
@@ -182,10 +182,9 @@ describe('PendingEventCap', () => {
     for (let i = 0; i < lines.length; i += 3000) r.recorder.pipeline.feed(lines.slice(i, i + 3000));
     const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
     expect(r.recorder.writer.pending).toBe(500);
-    const stats = r.recorder.pipeline.stats();
-    expect(stats.families.process).toMatchObject({ recorded: 500, dropped: 19_500 });
     expect(heapGrowth).toBeLessThan(64 * 1024 * 1024);
-    r.recorder.pipeline.finish();
+    r.recorder.pipeline.finish(); // emits the last open event (dropped too) and saves the 500
+    expect(r.recorder.pipeline.stats().families.process).toMatchObject({ recorded: 500, dropped: 19_500 });
     expect(count(r, 'process_events')).toBe(500);
     r.recorder.persistCounters();
     expect(JSON.parse(r.db.getMeta('recorder_counters')!)).toMatchObject({ droppedTotal: 19_500, dropped: { process: 19_500 } });
@@ -206,6 +205,43 @@ describe('retention with an injected clock', () => {
     r.clock.now = (t0 + 31 * 86_400) * 1000; // 31 days later and 2 days after the last cleanup
     r.recorder.housekeeping();
     expect(count(r, 'process_events')).toBe(0);
+  });
+});
+
+describe('throttle and periodic reset', () => {
+  it('throttle processes at most NewEventLimit lines per second, waiting instead of dropping', async () => {
+    const waits: number[] = [];
+    let clockRef: { now: number } | undefined;
+    const r = rig(
+      { 'recorder.json': { throttle: true, NewEventLimit: 300 } },
+      {
+        sleep: async (ms: number) => {
+          waits.push(ms);
+          clockRef!.now += ms;
+        },
+      },
+    );
+    clockRef = r.clock;
+    const lines = execveLines(400); // 1200 lines
+    async function* batches() {
+      for (let i = 0; i < lines.length; i += 150) yield lines.slice(i, i + 150);
+    }
+    await r.recorder.run(batches());
+    expect(waits.length).toBe(4); // every 300 lines
+    expect(waits.every((ms) => ms === 1000)).toBe(true);
+    expect(count(r, 'process_events')).toBe(400);
+  });
+
+  it('forgets the in-memory process table every ResetIntervalMinutes', () => {
+    const r = rig({ 'recorder.json': { ResetIntervalMinutes: 10, ProcessExpirationSeconds: 3600 } });
+    r.recorder.pipeline.feed(execveLines(50, Math.floor(r.clock.now / 1000)));
+    expect(r.recorder.pipeline.tracker.size).toBe(50);
+    r.clock.now += 9 * 60_000;
+    r.recorder.housekeeping();
+    expect(r.recorder.pipeline.tracker.size).toBe(50);
+    r.clock.now += 60_000;
+    r.recorder.housekeeping();
+    expect(r.recorder.pipeline.tracker.size).toBe(0);
   });
 });
 

@@ -2,6 +2,7 @@
 // samples, retention, the runtime size limit, the CPU kill switch, DisableTrace (SPEC 2.4–2.6).
 import type { FilterSet, SignalSet } from '@dc/filters';
 import type { BatchWriter, MonitorDb, Retention } from '@dc/monitor-db';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { RecorderConfig } from '../config/load-config';
 import { KillSwitch, type CpuSampler } from '../kill-switch/kill-switch';
@@ -34,6 +35,8 @@ export interface RecorderDeps {
    * the recorder and removes its audit rules"). Returns what it did, for the log.
    */
   readonly removeAuditRules?: () => string;
+  /** Waits (throttle); injected so tests need not wait. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Why `run` returned. */
@@ -49,6 +52,10 @@ export class Recorder {
   private paused = false;
   private persisted: PipelineStats | undefined;
   private readonly end = new AbortController();
+  private lastReset: number;
+  private throttleWindow = { start: 0, lines: 0 };
+  /** Times the throttle made the reader wait (SPEC 2.5 throttle). */
+  throttled = 0;
 
   constructor(private readonly deps: RecorderDeps) {
     const c = deps.config;
@@ -90,6 +97,7 @@ export class Recorder {
     });
     this.killSwitch = new KillSwitch(c, { clock: deps.clock, cpu: deps.cpu, processors: deps.processors });
     this.lastSample = deps.clock();
+    this.lastReset = deps.clock();
   }
 
   /** Why the recorder is disabled (DisableTrace in recorder.json or in monitor.db), or null. */
@@ -117,7 +125,9 @@ export class Recorder {
       for (;;) {
         const next = await Promise.race([iterator.next(), aborted]);
         if (next === 'aborted' || next.done) break;
-        if (!this.paused) this.pipeline.feed(next.value);
+        if (this.paused) continue;
+        this.pipeline.feed(next.value);
+        if (this.deps.config.throttle) await this.throttle(next.value.length);
       }
     } finally {
       clearInterval(timer);
@@ -130,11 +140,39 @@ export class Recorder {
     return this.end.signal.aborted ? { kind: 'aborted' } : { kind: 'end-of-input' };
   }
 
+  /**
+   * SPEC 2.5 throttle: spread recording over a longer period. At most NewEventLimit lines are
+   * processed per second; the reader then waits, so a burst stays queued upstream (audispd's
+   * q_depth of 32768, or the kernel backlog) instead of costing CPU now.
+   */
+  private async throttle(lines: number): Promise<void> {
+    const budget = Math.max(1, this.deps.config.NewEventLimit);
+    const now = this.deps.clock();
+    const w = this.throttleWindow;
+    if (now - w.start >= 1000) {
+      w.start = now;
+      w.lines = 0;
+    }
+    w.lines += lines;
+    if (w.lines < budget) return;
+    const wait = Math.max(0, w.start + 1000 - now);
+    if (this.throttled++ % 60 === 0) this.deps.log.info({ linesPerSecond: budget, waitMs: wait }, 'throttling: recording is spread over a longer period');
+    w.start = now + wait;
+    w.lines = 0;
+    await (this.deps.sleep ?? ((ms: number) => delay(ms)))(wait);
+  }
+
   /** Periodic work; `run` calls it every second, tests call it with an injected clock. */
   housekeeping(): void {
     const now = this.deps.clock();
     try {
       this.pipeline.tick(now);
+      const resetEvery = this.deps.config.ResetIntervalMinutes * 60_000;
+      if (resetEvery > 0 && now - this.lastReset >= resetEvery) {
+        this.lastReset = now;
+        this.pipeline.reset();
+        this.deps.log.info({ resetIntervalMinutes: this.deps.config.ResetIntervalMinutes }, 'periodic reset of the recorder state');
+      }
       const why = this.disabled();
       if (why && !this.paused) {
         this.deps.log.warn({ reason: why }, 'recorder stopped (DisableTrace); input is discarded until `recorder --start`');

@@ -20,6 +20,8 @@ export interface StatusReport {
   readonly lastCleanup: number | null;
   readonly auditd: { readonly present: boolean; readonly restartNeeded: string | null };
   readonly configFiles: readonly string[];
+  /** SPEC 2.10.2: PRAGMA quick_check and schema checks, when asked for (`--check`). */
+  readonly integrity?: { readonly ok: boolean; readonly problems: readonly string[] };
 }
 
 /** The pid in the pid file if that process is alive. */
@@ -35,7 +37,7 @@ export function runningPid(pidFile: string): number | null {
   }
 }
 
-export function gatherStatus(config: RecorderConfig, db: MonitorDb, auditRoot: string): StatusReport {
+export function gatherStatus(config: RecorderConfig, db: MonitorDb, auditRoot: string, opts: { integrity?: boolean } = {}): StatusReport {
   const disabled = db.disableTraceStatus();
   const pid = runningPid(config.paths.pid);
   const byConfig = config.DisableTrace ? 'DisableTrace is set in recorder.json' : null;
@@ -58,7 +60,13 @@ export function gatherStatus(config: RecorderConfig, db: MonitorDb, auditRoot: s
     lastCleanup: lastCleanup ? Number(lastCleanup) : null,
     auditd: { present: auditdPresent(auditRoot), restartNeeded: db.getMeta(AUDIT_RESTART_META_KEY) ?? null },
     configFiles: config.files,
+    ...(opts.integrity ? { integrity: pickIntegrity(db) } : {}),
   };
+}
+
+function pickIntegrity(db: MonitorDb): { ok: boolean; problems: string[] } {
+  const r = db.integrityCheck();
+  return { ok: r.ok, problems: r.problems };
 }
 
 const iso = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString());
@@ -76,6 +84,9 @@ export function formatStatus(s: StatusReport): string {
     `last cleanup: ${iso(s.lastCleanup)}`,
     `auditd: ${s.auditd.present ? 'present' : 'NOT present — this endpoint records nothing; install auditd (SPEC 2.10.1)'}`,
     ...(s.auditd.restartNeeded ? [`  restart needed: ${s.auditd.restartNeeded}`] : []),
+    ...(s.integrity
+      ? [s.integrity.ok ? 'integrity: ok' : `integrity: PROBLEMS — recreate the database (recorder --recreate-db): ${s.integrity.problems.join('; ')}`]
+      : []),
     `configuration: ${s.configFiles.length ? s.configFiles.join(', ') : 'defaults (no recorder.json)'}`,
   ];
   return `${lines.join('\n')}\n`;
