@@ -95,21 +95,22 @@ export class SessionBroker {
 
   /** Resolves once the session is open or has ended, or after timeoutMs with its current state. */
   async waitUntilOpen(sessionId: string, timeoutMs: number): Promise<SessionRecord> {
-    const settled = (s: SessionRecord) => s.sessionStatus !== 'PENDING';
-    let s = this.deps.store.require(sessionId);
-    const live = this.live.get(sessionId);
-    if (settled(s) || !live) return s;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
-        clearTimeout(timer);
-        live!.waiters.delete(done);
-        resolve();
-      }
-      live.waiters.add(done);
-    });
-    s = this.deps.store.require(sessionId);
-    return s;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const s = this.deps.store.require(sessionId);
+      const live = this.live.get(sessionId);
+      const left = deadline - performance.now();
+      if (s.sessionStatus !== 'PENDING' || !live || left <= 0) return s;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done() {
+          clearTimeout(timer);
+          live!.waiters.delete(done);
+          resolve();
+        }
+        live.waiters.add(done);
+      });
+    }
   }
 
   /** An ActionStatusUpdate for an Open Session action, from the endpoint's control channel. */
