@@ -211,17 +211,17 @@ describe('retention with an injected clock', () => {
 describe('throttle and periodic reset', () => {
   it('throttle processes at most NewEventLimit lines per second, waiting instead of dropping', async () => {
     const waits: number[] = [];
-    let clockRef: { now: number } | undefined;
+    const ref: { clock?: { now: number } } = {};
     const r = rig(
       { 'recorder.json': { throttle: true, NewEventLimit: 300 } },
       {
         sleep: async (ms: number) => {
           waits.push(ms);
-          clockRef!.now += ms;
+          ref.clock!.now += ms;
         },
       },
     );
-    clockRef = r.clock;
+    ref.clock = r.clock;
     const lines = execveLines(400); // 1200 lines
     async function* batches() {
       for (let i = 0; i < lines.length; i += 150) yield lines.slice(i, i + 150);
