@@ -77,15 +77,10 @@ export function openSettings(opts: SettingsOptions) {
     inputs: {
       connection: () => late.connectionSettings?.get()?.settings,
       zoneRoutes: () =>
-        zoneProxies.list().map((z) => ({
-          zoneProxy: z.name,
-          endpointTargetHostname: z.endpointTargetHostname,
-          endpointInboundPort: z.endpointInboundPort,
-          certificateFingerprintSha256: z.certificateFingerprintSha256,
-        })),
+        zoneProxies.list().map((z) => ({ zoneProxyId: z.id, zoneProxyName: z.name, host: z.endpointTargetHostname, port: z.endpointInboundPort })),
       heartbeatPolicy: () => heartbeatPolicy.get(),
       recorderFiles: () => recorderConfig.list(),
-      mergedRecorder: (os) => recorderConfig.merged(os),
+      endpointLogLevel: () => logLevels.get('endpoint-recorder'),
     },
   });
   const connectionSettings = (late.connectionSettings = new ConnectionSettingsService({ store, contentBuilds, resolver: opts.resolver }));

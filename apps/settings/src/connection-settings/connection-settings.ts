@@ -73,7 +73,7 @@ export class ConnectionSettingsService {
     }
     const settings: ConnectionSettings = { fqdn: host.host, port: ENDPOINT_CONNECTION_PORT, actionLock };
     const revision = this.deps.store.put(actor, CONNECTION_SETTINGS_KIND, KEY, settings);
-    const contentBuild = this.deps.contentBuilds.start(actor);
+    const contentBuild = this.deps.contentBuilds.start(actor, `connection settings saved by ${typeof actor === 'string' ? actor : actor.name}`);
     return { settings, revision, messages: [SAVED_MESSAGE, CONTENT_BUILD_MESSAGE], warnings, contentBuild };
   }
 }

@@ -1,55 +1,56 @@
-// The content build (SPEC 1.4.4): after a save, one endpoint package per OS, versioned, with its build status.
+// The content build (SPEC 1.4.4): after a save, one endpoint package per OS, versioned, with its build state.
 import { createHash } from 'node:crypto';
+import { commonV1 } from '@dc/proto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
-import type { ConnectionSettings } from '../connection-settings/connection-settings';
 import type { OperatingSystem } from '../computer-groups/rules';
-import { notFound } from '../errors';
+import type { ActionLockMode, ConnectionSettings } from '../connection-settings/connection-settings';
+import { FailedPrecondition, notFound } from '../errors';
 import type { HeartbeatPolicy } from '../heartbeat-policy/heartbeat-policy';
-import type { MergedRecorderConfig, RecorderFile } from '../recorder-config/recorder-config';
+import type { LogLevel } from '../log-levels/log-levels';
+import type { RecorderFile } from '../recorder-config/recorder-config';
 import type { Actor, SettingsStore } from '../store/settings-store';
+import { packageZip } from './package-file';
 import type { TrustSource } from './trust-source';
 
 export const PACKAGE_OPERATING_SYSTEMS: readonly OperatingSystem[] = ['WINDOWS', 'LINUX', 'MACOS']; // SPEC 1.4.4
-export const PACKAGE_FORMAT = 'dc-endpoint-package/1';
 
-export type ContentBuildStatus = 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+export type ContentBuildState = 'QUEUED' | 'BUILDING' | 'SUCCEEDED' | 'FAILED';
 
-/** What an endpoint needs to connect and record, for one OS. */
-export interface EndpointPackage {
-  format: typeof PACKAGE_FORMAT;
+export interface PackageSummary {
   os: OperatingSystem;
-  version: number;
-  builtAt: string;
-  /** host:17475 */
-  brokerAddress: string;
-  actionLock: string;
-  caTrustBundle: string;
-  enrolmentToken: string;
-  enrolmentTokenExpiresAt: string;
-  zoneRoutes: ZoneRoute[];
-  heartbeatPolicy: HeartbeatPolicy;
-  recorder: { files: Record<string, string>; merged: MergedRecorderConfig };
-  /** SHA-256 (hex) of the package without this field, in canonical JSON. */
+  fileName: string;
+  sizeBytes: number;
   sha256: string;
 }
 
-export interface ZoneRoute {
-  zoneProxy: string;
-  endpointTargetHostname: string;
-  endpointInboundPort: number;
-  certificateFingerprintSha256: string;
-}
-
+/** A build as listed and watched: no secrets (the packages, with the enrolment token, are kept apart). */
 export interface ContentBuildRecord {
-  version: number;
-  status: ContentBuildStatus;
+  buildId: string;
+  /** The EndpointConfiguration.revision its packages carry. */
+  revision: number;
+  state: ContentBuildState;
   startedAt: string;
   finishedAt: string;
   startedBy: string;
+  reason: string;
   error: string;
-  /** Present once the build succeeded; holds secrets (enrolment tokens), redacted in audit and watch. */
-  packages: EndpointPackage[];
+  enrolmentTokenId: string;
+  packages: PackageSummary[];
+}
+
+export interface EndpointPackage {
+  summary: PackageSummary;
+  buildId: string;
+  content: Buffer;
+  configuration: commonV1.EndpointConfiguration;
+}
+
+export interface ZoneRoute {
+  zoneProxyId: string;
+  zoneProxyName: string;
+  host: string;
+  port: number;
 }
 
 /** The current configuration a build packages. */
@@ -58,7 +59,7 @@ export interface BuildInputs {
   zoneRoutes(): ZoneRoute[];
   heartbeatPolicy(): HeartbeatPolicy;
   recorderFiles(): RecorderFile[];
-  mergedRecorder(os: OperatingSystem): MergedRecorderConfig;
+  endpointLogLevel(): LogLevel;
 }
 
 export const CONTENT_BUILD_KIND = 'content_build';
@@ -71,69 +72,111 @@ export interface ContentBuildsOptions {
   inputs: BuildInputs;
   clock: Clock;
   log: Logger;
-  /** Lifetime of the enrolment token in each package. */
+  /** Lifetime of the enrolment token in each build's packages. */
   enrolmentTokenTtlSeconds: number;
 }
 
+interface PackageRow {
+  build_id: string;
+  os: string;
+  file_name: string;
+  sha256: string;
+  configuration: string;
+  content: Buffer;
+}
+
 export class ContentBuilds {
-  private readonly running = new Map<number, Promise<ContentBuildRecord>>();
+  private readonly running = new Map<string, Promise<ContentBuildRecord>>();
+  private readonly stmt;
 
-  constructor(private readonly opts: ContentBuildsOptions) {}
+  constructor(private readonly opts: ContentBuildsOptions) {
+    const db = opts.store.db;
+    this.stmt = {
+      insert: db.prepare(
+        `INSERT INTO content_packages (build_id, os, file_name, sha256, configuration, content)
+         VALUES (@buildId, @os, @fileName, @sha256, @configuration, @content)`,
+      ),
+      get: db.prepare<[string, string], PackageRow>('SELECT * FROM content_packages WHERE build_id = ? AND os = ?'),
+    };
+  }
 
-  /** Records a new IN_PROGRESS build and runs it in the background; returns the record at once. */
-  start(actor: Actor): ContentBuildRecord {
+  /** Records a new QUEUED build and runs it in the background; returns the record at once. */
+  start(actor: Actor, reason: string): ContentBuildRecord {
     const { store, clock } = this.opts;
     const record = store.transaction(() => {
-      const version = Number(store.getMeta(SEQUENCE) ?? '0') + 1;
-      store.setMeta(SEQUENCE, String(version));
+      const revision = Number(store.getMeta(SEQUENCE) ?? '0') + 1;
+      store.setMeta(SEQUENCE, String(revision));
       const r: ContentBuildRecord = {
-        version,
-        status: 'IN_PROGRESS',
+        buildId: buildIdOf(revision),
+        revision,
+        state: 'QUEUED',
         startedAt: clock.now().toISOString(),
         finishedAt: '',
         startedBy: typeof actor === 'string' ? actor : actor.name,
+        reason,
         error: '',
+        enrolmentTokenId: '',
         packages: [],
       };
-      store.put(actor, CONTENT_BUILD_KIND, keyOf(version), r);
+      store.put(actor, CONTENT_BUILD_KIND, r.buildId, r);
       return r;
     });
-    const run = this.run(record).finally(() => this.running.delete(record.version));
-    this.running.set(record.version, run);
+    const run = this.run(record).finally(() => this.running.delete(record.buildId));
+    this.running.set(record.buildId, run);
     return record;
   }
 
   /** Resolves when the build has finished (at once if it already has). */
-  async settled(version: number): Promise<ContentBuildRecord> {
-    return (await this.running.get(version)) ?? this.get(version);
+  async settled(buildId: string): Promise<ContentBuildRecord> {
+    return (await this.running.get(buildId)) ?? this.get(buildId);
   }
 
-  get(version: number): ContentBuildRecord {
-    const doc = this.opts.store.get<ContentBuildRecord>(CONTENT_BUILD_KIND, keyOf(version));
-    if (!doc) throw notFound('content build', String(version));
+  get(buildId: string): ContentBuildRecord {
+    const doc = this.opts.store.get<ContentBuildRecord>(CONTENT_BUILD_KIND, buildId);
+    if (!doc) throw notFound('content build', buildId);
     return doc.value;
   }
 
   /** Builds, newest first. */
-  list(limit = 20): ContentBuildRecord[] {
+  list(): ContentBuildRecord[] {
     return this.opts.store
       .list<ContentBuildRecord>(CONTENT_BUILD_KIND)
       .map((d) => d.value)
-      .sort((a, b) => b.version - a.version)
-      .slice(0, limit);
+      .sort((a, b) => b.revision - a.revision);
+  }
+
+  latest(): ContentBuildRecord | undefined {
+    return this.list()[0];
   }
 
   /** The newest successful build: what endpoints in the action group should run. */
   latestSucceeded(): ContentBuildRecord | undefined {
-    return this.list(Number.MAX_SAFE_INTEGER).find((b) => b.status === 'SUCCEEDED');
+    return this.list().find((b) => b.state === 'SUCCEEDED');
   }
 
-  /** A build left IN_PROGRESS by a stopped process is marked FAILED and started again. */
+  /** One OS's package of a build (default: the latest successful one). Holds the enrolment token. */
+  endpointPackage(os: OperatingSystem, buildId?: string): EndpointPackage {
+    const build = buildId ? this.get(buildId) : this.latestSucceeded();
+    if (!build) throw new FailedPrecondition('no content build has succeeded yet; save the endpoint connection settings first');
+    if (build.state !== 'SUCCEEDED') {
+      throw new FailedPrecondition(`content build ${build.buildId} is ${build.state}${build.error ? ` (${build.error})` : ''}; it has no packages`);
+    }
+    const row = this.stmt.get.get(build.buildId, os);
+    if (!row) throw notFound('endpoint package', `${build.buildId}/${os}`);
+    return {
+      buildId: build.buildId,
+      summary: { os, fileName: row.file_name, sizeBytes: row.content.length, sha256: row.sha256 },
+      content: row.content,
+      configuration: commonV1.EndpointConfiguration.fromJSON(JSON.parse(row.configuration)),
+    };
+  }
+
+  /** A build left QUEUED/BUILDING by a stopped process is marked FAILED and started again. */
   recoverInterrupted(): void {
-    for (const b of this.list(Number.MAX_SAFE_INTEGER)) {
-      if (b.status !== 'IN_PROGRESS' || this.running.has(b.version)) continue;
-      this.finish(b, { status: 'FAILED', error: 'interrupted by a restart of the settings service; a new build was started' });
-      this.start(SYSTEM);
+    for (const b of this.list()) {
+      if ((b.state !== 'QUEUED' && b.state !== 'BUILDING') || this.running.has(b.buildId)) continue;
+      this.save({ ...b, state: 'FAILED', error: 'interrupted by a restart of the settings service; a new build was started', finishedAt: this.now() });
+      this.start(SYSTEM, `restart after interrupted build ${b.buildId}`);
     }
   }
 
@@ -142,70 +185,108 @@ export class ContentBuilds {
     await Promise.allSettled([...this.running.values()]);
   }
 
-  private async run(record: ContentBuildRecord): Promise<ContentBuildRecord> {
+  private async run(queued: ContentBuildRecord): Promise<ContentBuildRecord> {
     const { inputs, trust, log } = this.opts;
+    let record: ContentBuildRecord = { ...queued, state: 'BUILDING' };
     try {
+      this.save(record);
       const connection = inputs.connection();
       if (!connection) throw new Error('the endpoint connection settings have not been saved');
-      const caTrustBundle = await trust.trustBundle();
-      const builtAt = this.opts.clock.now().toISOString();
-      const files = Object.fromEntries(inputs.recorderFiles().map((f) => [f.fileName, f.content]));
-      const packages: EndpointPackage[] = [];
+      const trustBundlePem = await trust.trustBundle();
+      const enrolment = await trust.createEnrolmentToken({
+        label: `content build ${record.revision}`,
+        ttlSeconds: this.opts.enrolmentTokenTtlSeconds,
+      });
+      record = { ...record, enrolmentTokenId: enrolment.tokenId };
+      const builtAt = this.opts.clock.now();
+      const configuration: commonV1.EndpointConfiguration = {
+        revision: record.revision,
+        brokerHost: connection.fqdn,
+        brokerPort: connection.port,
+        trustBundlePem,
+        enrolmentToken: enrolment.token,
+        zoneRoutes: inputs.zoneRoutes(),
+        directRouteDisabled: false,
+        heartbeatPolicy: toProtoHeartbeatPolicy(inputs.heartbeatPolicy()),
+        actionLockMode: ACTION_LOCK_TO_PROTO[connection.actionLock],
+        recorderFiles: inputs.recorderFiles().map((f) => ({ name: f.fileName, content: f.content })),
+        logLevel: LOG_LEVEL_TO_PROTO[inputs.endpointLogLevel()],
+      };
+      const packages: Array<PackageSummary & { content: Buffer }> = [];
       for (const os of PACKAGE_OPERATING_SYSTEMS) {
-        const enrolment = await trust.createEnrolmentToken({
-          description: `content build ${record.version} (${os})`,
-          ttlSeconds: this.opts.enrolmentTokenTtlSeconds,
-        });
-        const pkg: Omit<EndpointPackage, 'sha256'> = {
-          format: PACKAGE_FORMAT,
+        const content = await packageZip(configuration, builtAt);
+        packages.push({
           os,
-          version: record.version,
-          builtAt,
-          brokerAddress: `${connection.fqdn.includes(':') ? `[${connection.fqdn}]` : connection.fqdn}:${connection.port}`,
-          actionLock: connection.actionLock,
-          caTrustBundle,
-          enrolmentToken: enrolment.token,
-          enrolmentTokenExpiresAt: enrolment.expiresAt.toISOString(),
-          zoneRoutes: inputs.zoneRoutes(),
-          heartbeatPolicy: inputs.heartbeatPolicy(),
-          recorder: { files, merged: inputs.mergedRecorder(os) },
-        };
-        packages.push({ ...pkg, sha256: createHash('sha256').update(canonicalJson(pkg)).digest('hex') });
+          fileName: `direct-connect-${os.toLowerCase()}-r${record.revision}.zip`,
+          sizeBytes: content.length,
+          sha256: createHash('sha256').update(content).digest('hex'),
+          content,
+        });
       }
-      log.info({ version: record.version }, 'content build succeeded');
-      return this.finish(record, { status: 'SUCCEEDED', packages });
+      const configurationJson = JSON.stringify(commonV1.EndpointConfiguration.toJSON(configuration));
+      record = { ...record, state: 'SUCCEEDED', finishedAt: this.now(), packages: packages.map(({ content: _c, ...s }) => s) };
+      this.opts.store.transaction(() => {
+        for (const p of packages) {
+          this.stmt.insert.run({ buildId: record.buildId, os: p.os, fileName: p.fileName, sha256: p.sha256, configuration: configurationJson, content: p.content });
+        }
+        this.save(record);
+      });
+      log.info({ buildId: record.buildId }, 'content build succeeded');
+      return record;
     } catch (err) {
       const message = (err as Error).message;
-      log.error({ version: record.version, err: message }, 'content build failed');
-      return this.finish(record, { status: 'FAILED', error: message });
+      log.error({ buildId: record.buildId, err: message }, 'content build failed');
+      record = { ...record, state: 'FAILED', error: message, finishedAt: this.now() };
+      try {
+        this.save(record);
+      } catch (saveErr) {
+        // The store is closed (shutdown); recoverInterrupted() repairs the record at next start.
+        log.warn({ buildId: record.buildId, err: (saveErr as Error).message }, 'content build result not saved');
+      }
+      return record;
     }
   }
 
-  private finish(record: ContentBuildRecord, outcome: Partial<ContentBuildRecord>): ContentBuildRecord {
-    const next: ContentBuildRecord = { ...record, ...outcome, finishedAt: this.opts.clock.now().toISOString() };
-    try {
-      this.opts.store.put(SYSTEM, CONTENT_BUILD_KIND, keyOf(record.version), next);
-    } catch (err) {
-      // The store is closed (shutdown); recoverInterrupted() repairs the record at next start.
-      this.opts.log.warn({ version: record.version, err: (err as Error).message }, 'content build result not saved');
-    }
-    return next;
+  private save(record: ContentBuildRecord): void {
+    this.opts.store.put(SYSTEM, CONTENT_BUILD_KIND, record.buildId, record);
+  }
+
+  private now(): string {
+    return this.opts.clock.now().toISOString();
   }
 }
 
 /** Zero-padded so the store's key order is the build order. */
-function keyOf(version: number): string {
-  return String(version).padStart(10, '0');
+function buildIdOf(revision: number): string {
+  return `cb-${String(revision).padStart(8, '0')}`;
 }
 
-/** JSON with object keys sorted, so the digest does not depend on property order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+export const ACTION_LOCK_TO_PROTO: Record<ActionLockMode, commonV1.ActionLockMode> = {
+  BLOCK_ALL: commonV1.ActionLockMode.ACTION_LOCK_MODE_BLOCK_ALL,
+  ALLOW_NEW_CONNECTIONS: commonV1.ActionLockMode.ACTION_LOCK_MODE_ALLOW_NEW_CONNECTIONS,
+  ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION_CHANGES: commonV1.ActionLockMode.ACTION_LOCK_MODE_ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION,
+};
+
+export const LOG_LEVEL_TO_PROTO: Record<LogLevel, commonV1.LogLevel> = {
+  trace: commonV1.LogLevel.LOG_LEVEL_TRACE,
+  debug: commonV1.LogLevel.LOG_LEVEL_DEBUG,
+  info: commonV1.LogLevel.LOG_LEVEL_INFO,
+  warn: commonV1.LogLevel.LOG_LEVEL_WARN,
+  error: commonV1.LogLevel.LOG_LEVEL_ERROR,
+  fatal: commonV1.LogLevel.LOG_LEVEL_FATAL,
+};
+
+const DIRECTION_TO_PROTO = {
+  AGENT_INITIATED: commonV1.CommunicationDirection.COMMUNICATION_DIRECTION_AGENT_INITIATED,
+  MANAGER_INITIATED: commonV1.CommunicationDirection.COMMUNICATION_DIRECTION_MANAGER_INITIATED,
+  BIDIRECTIONAL: commonV1.CommunicationDirection.COMMUNICATION_DIRECTION_BIDIRECTIONAL,
+} as const;
+
+export function toProtoHeartbeatPolicy(p: HeartbeatPolicy): commonV1.HeartbeatPolicy {
+  return {
+    interval: { seconds: p.intervalSeconds, nanos: 0 },
+    missedHeartbeatsBeforeOffline: p.missedHeartbeatsBeforeOffline,
+    missedHeartbeatsBeforeAlert: p.missedHeartbeatsBeforeAlert ?? undefined,
+    direction: DIRECTION_TO_PROTO[p.direction],
+  };
 }

@@ -59,7 +59,8 @@ export class LocalTrustSource implements TrustSource {
 
   async createEnrolmentToken(request: { ttlSeconds: number }): Promise<EnrolmentToken> {
     if (this.failWith) throw this.failWith;
-    const token = { token: randomBytes(24).toString('base64url'), expiresAt: new Date(Date.now() + request.ttlSeconds * 1000) };
+    const tokenId = randomBytes(8).toString('hex');
+    const token = { tokenId, token: `dcet_${tokenId}_${randomBytes(32).toString('base64url')}`, expiresAt: new Date(Date.now() + request.ttlSeconds * 1000) };
     this.tokens.push(token);
     return token;
   }
