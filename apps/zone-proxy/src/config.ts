@@ -14,10 +14,13 @@ export const configSchema = z
     /** The zone proxy's install directory; the provision payload goes to settings/PROVISION.txt under it. */
     installDir: z.string().min(1, 'must not be empty').default('./data/zone-proxy'),
     logLevel: logLevelSchema.default('info'),
+    /** Before provisioning these serve health only; once provisioned the proxy binds where its settings record says (SPEC 1.4.6). */
     endpointInbound: listenSchema(ENDPOINT_INBOUND_PORT, '0.0.0.0'),
     moduleServerInbound: listenSchema(MODULE_SERVER_INBOUND_PORT, '0.0.0.0'),
     provisioning: listenSchema(PROVISIONING_PORT, '0.0.0.0'),
     metrics: metricsSchema(9486),
+    /** How often activity figures go to the module server over the link (dc.zoneproxy.v1: 30 s). */
+    activityIntervalMs: z.number().int().min(100, 'must be at least 100 ms').default(30_000),
   })
   .strict();
 
