@@ -197,7 +197,10 @@ FROM tree JOIN processes p ON p.id = tree.id;
 -- One timeline across all families: what happened, when, by which process.
 CREATE VIEW v_timeline AS
 SELECT t.time, t.family, t.event_id, t.process_id, t.pid, p.exe,
-       coalesce(t.user, p.user) AS user, t.operation, t.subject, t.detail
+       coalesce(t.user, p.user) AS user, t.operation,
+       -- process events: the executable and its command line
+       coalesce(t.subject, p.exe) AS subject,
+       coalesce(t.detail, CASE WHEN t.family = 'process' THEN p.argv END) AS detail
 FROM (
   SELECT time, 'process' AS family, id AS event_id, process_id, pid, user, operation,
          NULL AS subject, CASE WHEN exit_code IS NOT NULL THEN 'exit code ' || exit_code END AS detail

@@ -96,6 +96,9 @@ describe('monitor.db schema', () => {
       'process', 'process', 'process', 'file', 'file', 'network', 'network', 'security', 'dns', 'registry', 'image', 'process',
     ]);
     expect(timeline[5]).toEqual({ family: 'network', operation: 'connect', subject: '93.184.216.34:443' });
+    expect(shell(tmp.dbPath, "SELECT subject, detail FROM v_timeline WHERE family = 'process' LIMIT 1")).toEqual([
+      { subject: '/usr/sbin/sshd', detail: '["sshd","-D"]' },
+    ]);
 
     const activity = shell(tmp.dbPath, "SELECT family, operation FROM v_process_activity WHERE exe = '/usr/bin/curl'");
     expect(activity.map((r) => `${r.family}:${r.operation}`)).toEqual([
