@@ -1,6 +1,7 @@
 // The recorder on real corpora and a real monitor.db: rows per family, filters, PendingEventCap,
 // retention and the kill switch driven by an injected clock and CPU sampler.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, sharedRoot } from '@dc/service-kit/testing';
 import Database from 'better-sqlite3';
@@ -11,6 +12,7 @@ import { applyPlan, planInstall } from '../audit-plumbing/install-audit';
 import { RULES_BEGIN } from '../audit-plumbing/recorder-rules';
 import { loadConfig } from '../config/load-config';
 import { loadFilters } from '../pipeline/load-filters';
+import { ProcSampler } from '../sampling/proc-sampler';
 import { replayFile } from '../sources/replay-file';
 import { auditRuleRemover } from '../cli/commands';
 import { Recorder, type RecorderDeps } from './recorder';
@@ -205,6 +207,52 @@ describe('retention with an injected clock', () => {
     r.clock.now = (t0 + 31 * 86_400) * 1000; // 31 days later and 2 days after the last cleanup
     r.recorder.housekeeping();
     expect(count(r, 'process_events')).toBe(0);
+  });
+});
+
+describe('process samples and executable hashes', () => {
+  it('stores CPU and memory samples of running processes every processSampleIntervalSeconds', () => {
+    const r = rig({ 'recorder.json': { processSampleIntervalSeconds: 30 } }, { sampler: new ProcSampler() });
+    r.clock.now += 30_000;
+    r.recorder.housekeeping(); // baseline read
+    const end = Date.now() + 50;
+    while (Date.now() < end); // burn a little CPU so this process shows up
+    r.clock.now += 30_000;
+    r.recorder.housekeeping();
+    const mine = r.rows(`SELECT s.cpu_percent, s.rss_bytes FROM process_samples s JOIN processes p ON p.id = s.process_id WHERE p.pid = ${process.pid}`);
+    expect(mine).toHaveLength(1);
+    expect(Number(mine[0].rss_bytes)).toBeGreaterThan(10 * 1024 * 1024);
+    r.clock.now += 10_000;
+    r.recorder.housekeeping(); // not due yet
+    expect(r.rows('SELECT count(DISTINCT time) AS n FROM process_samples')[0].n).toBe(1);
+  });
+
+  it('hashes the executable of each exec, once per file version', () => {
+    const r = rig({}, { hashExecutables: true });
+    const exe = realpathSync(process.execPath);
+    const sha = createHash('sha256').update(readFileSync(exe)).digest('hex');
+    const lines = execveLines(3).map((l) => l.replace('exe="/usr/bin/true"', `exe="${exe}"`));
+    r.recorder.pipeline.feed(lines);
+    r.recorder.pipeline.finish();
+    expect(r.rows('SELECT DISTINCT exe_sha256 FROM processes')).toEqual([{ exe_sha256: sha }]);
+    expect(r.recorder.pipeline.stats().exeHashes).toEqual({ hits: 2, misses: 1 });
+  });
+});
+
+describe('MaxRuntimeStorageSizeMB', () => {
+  it('disables the recorder and ends the run when monitor.db grows past the runtime limit', async () => {
+    const r = rig({ 'recorder.json': { MaxRuntimeStorageSizeMB: 1, BatchWriteDelayMS: 0 } });
+    async function* growing() {
+      const lines = execveLines(20_000);
+      for (let i = 0; i < lines.length; i += 3000) {
+        yield lines.slice(i, i + 3000);
+        r.recorder.housekeeping();
+      }
+    }
+    const end = await r.recorder.run(growing());
+    expect(end.kind).toBe('disabled');
+    expect(r.db.disableTraceStatus().reason).toMatch(/above the runtime limit of 1 MB/);
+    expect(r.recorder.disabled()).not.toBeNull();
   });
 });
 
