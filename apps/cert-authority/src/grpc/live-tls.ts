@@ -22,12 +22,13 @@ export class LiveTlsCredentials {
     const provider = {
       addCaCertificateListener: (l: CaListener) => {
         this.caListeners.add(l);
-        l(this.ca);
+        // Asynchronously: grpc-js registers its own watcher only after adding the listeners.
+        queueMicrotask(() => l(this.ca));
       },
       removeCaCertificateListener: (l: CaListener) => void this.caListeners.delete(l),
       addIdentityCertificateListener: (l: IdentityListener) => {
         this.identityListeners.add(l);
-        l(this.identity);
+        queueMicrotask(() => l(this.identity));
       },
       removeIdentityCertificateListener: (l: IdentityListener) => void this.identityListeners.delete(l),
     };
