@@ -43,6 +43,7 @@ export function openSettings(opts: SettingsOptions) {
     tokens?: TokenService;
     actionGroup?: ActionGroupService;
     connectionSettings?: ConnectionSettingsService;
+    contentBuilds?: ContentBuilds;
   } = {};
   const users = new UserService(store, clock, {
     beforeDelete(actor, name) {
@@ -67,8 +68,11 @@ export function openSettings(opts: SettingsOptions) {
   const heartbeatPolicy = new HeartbeatPolicyService(store);
   const logLevels = new LogLevelService(store);
   const zoneProxies = new ZoneProxyService({ store, secrets, clock });
-  const recorderConfig = new RecorderConfigService(store);
-  const contentBuilds = new ContentBuilds({
+  const recorderConfig = new RecorderConfigService(store, (actor, module) => {
+    // SPEC 2.7 files travel in the packages: a stored change rebuilds content once settings exist.
+    if (late.connectionSettings?.get()) late.contentBuilds?.start(actor, `recorder configuration of module ${module} changed`);
+  });
+  const contentBuilds = (late.contentBuilds = new ContentBuilds({
     store,
     trust: opts.trust,
     clock,
@@ -79,10 +83,10 @@ export function openSettings(opts: SettingsOptions) {
       zoneRoutes: () =>
         zoneProxies.list().map((z) => ({ zoneProxyId: z.id, zoneProxyName: z.name, host: z.endpointTargetHostname, port: z.endpointInboundPort })),
       heartbeatPolicy: () => heartbeatPolicy.get(),
-      recorderFiles: () => recorderConfig.list(),
+      recorderFiles: () => recorderConfig.files(),
       endpointLogLevel: () => logLevels.get('endpoint-recorder'),
     },
-  });
+  }));
   const connectionSettings = (late.connectionSettings = new ConnectionSettingsService({ store, contentBuilds, resolver: opts.resolver }));
   const changeFeed = new ChangeFeed(store);
 

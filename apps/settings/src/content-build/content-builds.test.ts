@@ -33,7 +33,7 @@ describe('endpoint connection settings and the content build', () => {
       moduleServerTargetHostname: 'zone-internal.example.com',
       moduleServerInboundIp: '198.51.100.7',
     }).zoneProxy;
-    s.recorderConfig.put('op', 'im', 'recorder', '{"maxSizeMB": 2048}');
+    s.recorderConfig.put('op', { module: 'im', recorder: '{"maxSizeMB": 2048}', filters: '', watchlist: '', signals: '' });
     const saved = await s.connectionSettings.save('op', { fqdn: 'Broker.Example.com', actionLock: 'ALLOW_NEW_CONNECTIONS' });
     expect(saved.messages).toEqual([SAVED_MESSAGE, CONTENT_BUILD_MESSAGE]);
     expect(saved.messages).toEqual([

@@ -2,30 +2,25 @@
 import {
   compileFilterSet,
   FilterValidationError,
-  type FiltersDocument,
-  formatIssue,
   parseFilters,
   parseSignals,
   parseWatchlist,
   type RuleProvenance,
-  type WatchlistDocument,
 } from '@dc/filters';
-import { InvalidArgument } from '../errors';
+import type { ConfigIssue } from './recorder-parameters';
 
 export type FilterDocumentKind = 'filters' | 'watchlist' | 'signals';
 
-/**
- * Validates a filter-language document; throws InvalidArgument naming the file and every
- * problem with its JSON path: `im_filters.json: $.rules[0].action "drop": must be one of …`.
- */
-export function validateFilterDocument(kind: FilterDocumentKind, file: string, text: string): unknown {
+/** Every problem of a filter-language document, each with its JSON path (empty when valid). */
+export function filterDocumentIssues(kind: FilterDocumentKind, file: string, text: string): ConfigIssue[] {
   try {
-    if (kind === 'filters') return parseFilters(text, file);
-    if (kind === 'watchlist') return parseWatchlist(text, file);
-    return parseSignals(text, file);
+    if (kind === 'filters') parseFilters(text, file);
+    else if (kind === 'watchlist') parseWatchlist(text, file);
+    else parseSignals(text, file);
+    return [];
   } catch (err) {
     if (err instanceof FilterValidationError) {
-      throw new InvalidArgument(file, err.issues.map(formatIssue).join('; '));
+      return err.issues.map((i) => ('value' in i ? { jsonPath: i.path, rule: i.rule, value: i.value } : { jsonPath: i.path, rule: i.rule }));
     }
     throw err;
   }
@@ -42,8 +37,8 @@ export function mergedFilterProvenance(input: {
 }): readonly RuleProvenance[] {
   const set = compileFilterSet({
     base: input.base === undefined ? undefined : parseFilters(input.base),
-    modules: input.modules.map((m) => ({ module: m.module, filters: parseFilters(m.content, `${m.module}_filters.json`) as FiltersDocument })),
-    watchlist: input.watchlist === undefined ? undefined : (parseWatchlist(input.watchlist) as WatchlistDocument),
+    modules: input.modules.map((m) => ({ module: m.module, filters: parseFilters(m.content, `${m.module}_filters.json`) })),
+    watchlist: input.watchlist === undefined ? undefined : parseWatchlist(input.watchlist),
   });
   return set.provenance;
 }

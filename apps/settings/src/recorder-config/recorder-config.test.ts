@@ -38,27 +38,54 @@ describe('recorder.json validation (SPEC 2.5, 2.6)', () => {
   });
 });
 
+const cfg = (module: string, files: Partial<Record<'recorder' | 'filters' | 'watchlist' | 'signals', string>>) => ({
+  module,
+  recorder: '',
+  filters: '',
+  watchlist: '',
+  signals: '',
+  ...files,
+});
+
 describe('recorder configuration per module', () => {
-  it('validates filters, watchlist and signals with @dc/filters, naming the file and JSON path', () => {
+  it('reports every problem of every file, with @dc/filters paths, and stores nothing', () => {
     t = openTestSettings();
     const rc = t.settings.recorderConfig;
-    expect(() => rc.put('op', 'map', 'filters', '{"version":1,"rules":[{"id":"x","family":"process","action":"drop","when":{"field":"exe","equals":"a"}}]}')).toThrow(
-      /map_filters\.json: \$\.rules\[0\]\.action "drop": must be one of include, exclude/,
+    const { errors, config } = rc.put(
+      'op',
+      cfg('map', {
+        recorder: '{"cpuThreshold": 3, "MonitorDays": 5}',
+        filters: '{"version":1,"rules":[{"id":"x","family":"process","action":"drop","when":{"field":"exe","equals":"a"}}]}',
+        watchlist: '{"paths":["etc/"]}',
+      }),
     );
-    expect(() => rc.put('op', 'im', 'watchlist', '{"paths":["etc/"]}')).toThrow('watchlist.json: $.paths[0] "etc/"');
-    expect(() => rc.put('op', 'Bad', 'filters', filters('a'))).toThrow('module "Bad"');
-    expect(rc.put('op', 'im', 'watchlist', '{"paths":["/etc/"]}').fileName).toBe('watchlist.json');
-    expect(rc.put('op', 'map', 'filters', filters('a')).fileName).toBe('map_filters.json');
+    expect(config).toBeUndefined();
+    expect(errors.map((e) => e.message)).toEqual([
+      'map_recorder.json $.cpuThreshold 3: must be a number above 0 and at most 1',
+      expect.stringContaining("map_recorder.json $.MonitorDays 5: a module's recorder file may set only the merged fields"),
+      'map_filters.json $.rules[0].action "drop": must be one of include, exclude',
+      expect.stringMatching(/^map_watchlist\.json \$\.paths\[0\] "etc\/": must be an absolute path/),
+    ]);
+    expect(rc.list()).toEqual([]);
+    expect(() => rc.put('op', cfg('Bad', { filters: filters('a') }))).toThrow('module "Bad"');
+  });
+
+  it('stores a valid module and names its files as on the endpoint', () => {
+    t = openTestSettings();
+    const rc = t.settings.recorderConfig;
+    expect(rc.put('op', cfg('im', { watchlist: '{"paths":["/etc/"]}', recorder: '{"maxSizeMB": 10}' })).errors).toEqual([]);
+    rc.put('op', cfg('map', { filters: filters('a') }));
+    expect(rc.files().map((f) => f.fileName)).toEqual(['im_recorder.json', 'watchlist.json', 'map_filters.json']);
+    expect(rc.put('op', cfg('map', { filters: filters('b') }), true)).toEqual({ errors: [] });
+    expect(rc.get('map').filters).toBe(filters('a'));
   });
 
   it('computes the merged view of SPEC 2.7', () => {
     t = openTestSettings();
     const rc = t.settings.recorderConfig;
-    rc.put('op', 'base', 'recorder', JSON.stringify({ maxSizeMB: 512, logRotations: 5, cpuThreshold: 0.3, MonitorDays: 30 }));
-    rc.put('op', 'im', 'recorder', JSON.stringify({ maxSizeMB: 2048, logMaxSize: '5 MB', rawLogging: false }));
-    rc.put('op', 'map', 'recorder', JSON.stringify({ logRotations: 2, cpuThreshold: 0.1, cpuKillEnabled: false, rawLogging: true }));
-    rc.put('op', 'base', 'filters', filters('base-rule'));
-    rc.put('op', 'map', 'filters', filters('map-rule', 'include'));
+    rc.put('op', cfg('base', { recorder: JSON.stringify({ maxSizeMB: 512, logRotations: 5, cpuThreshold: 0.3, MonitorDays: 30 }), filters: filters('base-rule') }));
+    rc.put('op', cfg('im', { recorder: JSON.stringify({ maxSizeMB: 2048, logMaxSize: '5 MB', rawLogging: false }) }));
+    rc.put('op', cfg('map', { recorder: JSON.stringify({ logRotations: 2, cpuThreshold: 0.1, cpuKillEnabled: false, rawLogging: true }), filters: filters('map-rule', 'include') }));
     const linux = rc.merged('LINUX');
     expect(linux.recorder).toMatchObject({
       maxSizeMB: 2048, // largest
@@ -71,17 +98,21 @@ describe('recorder configuration per module', () => {
       BatchWriteDelayMS: 1000, // default
       MaxRuntimeStorageSizeMB: 2048, // 2 × MaxStorageSizeMB
     });
-    expect(linux.sources.maxSizeMB).toEqual(['recorder.json', 'im_recorder.json']);
-    expect(linux.filterRules.map((r) => [r.ruleId, r.module])).toEqual(
-      expect.arrayContaining([['base-rule', 'base'], ['map-rule', 'map']]),
-    );
+    const field = (name: string) => linux.fields.find((f) => f.name === name);
+    expect(field('maxSizeMB')).toEqual({ name: 'maxSizeMB', valueJson: '2048', strategy: 'LARGEST', decidedBy: ['im'], isDefault: false });
+    expect(field('cpuKillEnabled')).toMatchObject({ valueJson: 'false', strategy: 'FALSE_IF_ANY_FALSE', decidedBy: ['map'] });
+    expect(field('MonitorDays')).toMatchObject({ strategy: 'BASE_WINS', decidedBy: ['base'], isDefault: false });
+    expect(field('BatchWriteDelayMS')).toMatchObject({ strategy: 'BASE_WINS', isDefault: true });
+    expect(linux.modules).toEqual(['base', 'im', 'map']);
+    expect(linux.filterRules.map((r) => [r.ruleId, r.module])).toEqual(expect.arrayContaining([['base-rule', 'base'], ['map-rule', 'map']]));
     expect(rc.merged('WINDOWS').recorder).not.toHaveProperty('rawLogging');
   });
 
   it('leaves rawLogging unset and uses the defaults when no file sets them', () => {
     t = openTestSettings();
-    const merged = t.settings.recorderConfig.merged('LINUX').recorder;
-    expect(merged).not.toHaveProperty('rawLogging');
-    expect(merged).toMatchObject({ maxSizeMB: 1024, logRotations: 3, logMaxSize: '10 MB', cpuThreshold: 0.25, cpuKillEnabled: true });
+    const merged = t.settings.recorderConfig.merged('LINUX');
+    expect(merged.recorder).not.toHaveProperty('rawLogging');
+    expect(merged.recorder).toMatchObject({ maxSizeMB: 1024, logRotations: 3, logMaxSize: '10 MB', cpuThreshold: 0.25, cpuKillEnabled: true });
+    expect(merged.fields.find((f) => f.name === 'rawLogging')).toMatchObject({ valueJson: '', isDefault: true });
   });
 });

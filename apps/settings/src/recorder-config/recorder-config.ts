@@ -1,8 +1,8 @@
 // Recorder configuration per module (SPEC 2.3, 2.7): recorder.json, filters, watchlist, signals; and the merged view.
 import { InvalidArgument, notFound } from '../errors';
 import type { Actor, SettingsStore } from '../store/settings-store';
-import { type FilterDocumentKind, mergedFilterProvenance, validateFilterDocument } from './filter-documents';
-import { MERGED_FIELDS, type RecorderJson, recorderDefaults, sizeInBytes, validateRecorderJson } from './recorder-parameters';
+import { type FilterDocumentKind, filterDocumentIssues, mergedFilterProvenance } from './filter-documents';
+import { type ConfigIssue, MERGED_FIELDS, type RecorderJson, recorderDefaults, recorderJsonIssues, sizeInBytes } from './recorder-parameters';
 
 export const RECORDER_FILE_KINDS = ['recorder', 'filters', 'watchlist', 'signals'] as const;
 export type RecorderFileKind = (typeof RECORDER_FILE_KINDS)[number];
@@ -10,19 +10,68 @@ export type RecorderFileKind = (typeof RECORDER_FILE_KINDS)[number];
 /** The base files have no module prefix (recorder.json, filters.json); modules drop `<module>_<kind>.json`. */
 export const BASE_MODULE = 'base';
 
+/** One module's files as JSON text; an empty text means the module has no such file. */
+export interface ModuleRecorderConfig {
+  module: string;
+  recorder: string;
+  filters: string;
+  watchlist: string;
+  signals: string;
+}
+
+export interface StoredModuleConfig extends ModuleRecorderConfig {
+  revision: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** A file an endpoint receives, named as on the endpoint (SPEC 2.3). */
 export interface RecorderFile {
   module: string;
   kind: RecorderFileKind;
-  /** The file name on the endpoint, e.g. im_recorder.json (SPEC 2.3). */
   fileName: string;
-  /** The JSON text as saved. */
   content: string;
-  revision: number;
-  updatedAt: string;
+}
+
+export interface RecorderConfigError extends ConfigIssue {
+  file: RecorderFileKind;
+  fileName: string;
+  /** A full sentence: `im_recorder.json $.cpuThreshold 2: must be a number above 0 and at most 1`. */
+  message: string;
+}
+
+export type MergeStrategy = 'LARGEST' | 'SMALLEST' | 'FALSE_IF_ANY_FALSE' | 'BASE_WINS';
+
+export interface MergedField {
+  name: string;
+  /** JSON text; empty when unset (rawLogging when no file sets it, or off Linux). */
+  valueJson: string;
+  strategy: MergeStrategy;
+  /** Modules whose value won; empty when the default applies. */
+  decidedBy: string[];
+  isDefault: boolean;
+}
+
+/** What an endpoint computes from all modules' files (SPEC 2.7), for one OS. */
+export interface MergedRecorderConfig {
+  recorder: RecorderJson;
+  fields: MergedField[];
+  modules: string[];
+  /** Every filter rule of the merged set with the module it comes from. */
+  filterRules: Array<{ ruleId: string; module: string; action: string; family: string }>;
 }
 
 export const RECORDER_CONFIG_KIND = 'recorder_config';
-const MODULE = /^[a-z][a-z0-9]{0,31}$/;
+const MODULE = /^[a-z0-9]{1,32}$/;
+
+const STRATEGIES: Record<(typeof MERGED_FIELDS)[number], MergeStrategy> = {
+  maxSizeMB: 'LARGEST',
+  logRotations: 'LARGEST',
+  logMaxSize: 'SMALLEST',
+  cpuThreshold: 'SMALLEST',
+  rawLogging: 'FALSE_IF_ANY_FALSE',
+  cpuKillEnabled: 'FALSE_IF_ANY_FALSE',
+};
 
 export function recorderFileName(module: string, kind: RecorderFileKind): string {
   if (module === BASE_MODULE) return `${kind}.json`;
@@ -30,136 +79,154 @@ export function recorderFileName(module: string, kind: RecorderFileKind): string
   return `${module}_${kind}.json`;
 }
 
-/** What an endpoint computes from all files (SPEC 2.7), per OS. */
-export interface MergedRecorderConfig {
-  /** The effective recorder.json: base parameters with defaults, merged fields per SPEC 2.7. */
-  recorder: RecorderJson;
-  /** Filter files in the order the recorder applies them: base first, then modules by name. */
-  filters: Array<{ module: string; fileName: string; document: unknown }>;
-  /** Watchlists; they override the other modules' file filters (SPEC 2.3). */
-  watchlists: Array<{ module: string; fileName: string; document: unknown }>;
-  signals: Array<{ module: string; fileName: string; document: unknown }>;
-  /** Every filter rule of the merged set, in precedence order, with the module it comes from. */
-  filterRules: Array<{ ruleId: string; module: string; action: string; family: string }>;
-  /** For each merged field, which files set it. */
-  sources: Record<string, string[]>;
-}
-
-interface StoredFile {
-  module: string;
-  kind: RecorderFileKind;
-  content: string;
-}
-
 export class RecorderConfigService {
-  constructor(private readonly store: SettingsStore) {}
+  constructor(
+    private readonly store: SettingsStore,
+    /** Called after a stored change (starts a content build when connection settings exist). */
+    private readonly onChange: (actor: Actor, module: string) => void = () => {},
+  ) {}
 
-  list(module?: string): RecorderFile[] {
-    return this.store
-      .list<StoredFile>(RECORDER_CONFIG_KIND)
-      .filter((d) => module === undefined || module === '' || d.value.module === module)
-      .map((d) => ({
-        ...d.value,
-        fileName: recorderFileName(d.value.module, d.value.kind),
-        revision: d.revision,
-        updatedAt: d.updatedAt.toISOString(),
-      }));
+  list(): StoredModuleConfig[] {
+    return this.store.list<ModuleRecorderConfig & { updatedBy: string }>(RECORDER_CONFIG_KIND).map((d) => ({
+      ...d.value,
+      revision: d.revision,
+      updatedAt: d.updatedAt.toISOString(),
+    }));
   }
 
-  get(module: string, kind: RecorderFileKind): RecorderFile {
+  get(module: string): StoredModuleConfig {
     checkModule(module);
-    checkKind(kind);
-    const found = this.list(module).find((f) => f.kind === kind);
-    if (!found) throw notFound('recorder file', recorderFileName(module, kind));
+    const found = this.list().find((c) => c.module === module);
+    if (!found) throw notFound('recorder configuration of module', module);
     return found;
   }
 
-  /** Validates and saves one file; the content is kept as written (pretty-printing is the author's). */
-  put(actor: Actor, module: string, kind: RecorderFileKind, content: string): RecorderFile {
-    checkModule(module);
-    checkKind(kind);
-    const fileName = recorderFileName(module, kind);
-    if (kind === 'recorder') validateRecorderJson(fileName, content, module !== BASE_MODULE);
-    else validateFilterDocument(kind as FilterDocumentKind, fileName, content);
-    this.store.put<StoredFile>(actor, RECORDER_CONFIG_KIND, `${module}/${kind}`, { module, kind, content });
-    return this.get(module, kind);
+  /** Every module's files as the endpoint receives them. */
+  files(): RecorderFile[] {
+    return this.list().flatMap((c) =>
+      RECORDER_FILE_KINDS.filter((kind) => c[kind] !== '').map((kind) => ({
+        module: c.module,
+        kind,
+        fileName: recorderFileName(c.module, kind),
+        content: c[kind],
+      })),
+    );
   }
 
-  delete(actor: Actor, module: string, kind: RecorderFileKind): number {
+  /** Every problem in a module's four files (empty when all are valid). */
+  validate(config: ModuleRecorderConfig): RecorderConfigError[] {
+    checkModule(config.module);
+    const errors: RecorderConfigError[] = [];
+    for (const kind of RECORDER_FILE_KINDS) {
+      const text = config[kind] ?? '';
+      if (text.trim() === '') continue;
+      const fileName = recorderFileName(config.module, kind);
+      const issues =
+        kind === 'recorder'
+          ? recorderJsonIssues(text, config.module !== BASE_MODULE)
+          : filterDocumentIssues(kind as FilterDocumentKind, fileName, text);
+      for (const issue of issues) {
+        const value = 'value' in issue ? ` ${JSON.stringify(issue.value)?.slice(0, 120)}` : '';
+        errors.push({ ...issue, file: kind, fileName, message: `${fileName} ${issue.jsonPath}${value}: ${issue.rule}` });
+      }
+    }
+    return errors;
+  }
+
+  /**
+   * Validates and stores one module's files, all or nothing. Returns the problems instead of
+   * storing when there are any (so a console can show all of them at once).
+   */
+  put(actor: Actor, config: ModuleRecorderConfig, validateOnly = false): { errors: RecorderConfigError[]; config?: StoredModuleConfig } {
+    const errors = this.validate(config);
+    if (errors.length > 0 || validateOnly) return { errors };
+    const value = {
+      module: config.module,
+      recorder: config.recorder ?? '',
+      filters: config.filters ?? '',
+      watchlist: config.watchlist ?? '',
+      signals: config.signals ?? '',
+      updatedBy: typeof actor === 'string' ? actor : actor.name,
+    };
+    if (RECORDER_FILE_KINDS.every((k) => value[k].trim() === '')) {
+      throw new InvalidArgument('config', 'holds no file; use DeleteRecorderConfig to remove a module');
+    }
+    this.store.put(actor, RECORDER_CONFIG_KIND, config.module, value);
+    this.onChange(actor, config.module);
+    return { errors: [], config: this.get(config.module) };
+  }
+
+  delete(actor: Actor, module: string): number {
     checkModule(module);
-    checkKind(kind);
-    const revision = this.store.remove(actor, RECORDER_CONFIG_KIND, `${module}/${kind}`);
-    if (revision === undefined) throw notFound('recorder file', recorderFileName(module, kind));
+    const revision = this.store.remove(actor, RECORDER_CONFIG_KIND, module);
+    if (revision === undefined) throw notFound('recorder configuration of module', module);
+    this.onChange(actor, module);
     return revision;
   }
 
   /** The configuration an endpoint of `os` computes from every module's files (SPEC 2.7). */
   merged(os: 'WINDOWS' | 'LINUX' | 'MACOS'): MergedRecorderConfig {
-    return mergeRecorderFiles(this.list(), os);
+    return mergeRecorderConfigs(this.list(), os);
   }
 }
 
 /** SPEC 2.7 merge, pure: base recorder.json (defaults filled) then each module's merged fields. */
-export function mergeRecorderFiles(files: RecorderFile[], os: 'WINDOWS' | 'LINUX' | 'MACOS'): MergedRecorderConfig {
-  const ordered = [...files].sort(
+export function mergeRecorderConfigs(configs: ModuleRecorderConfig[], os: 'WINDOWS' | 'LINUX' | 'MACOS'): MergedRecorderConfig {
+  const ordered = [...configs].sort(
     (a, b) => Number(b.module === BASE_MODULE) - Number(a.module === BASE_MODULE) || a.module.localeCompare(b.module),
   );
-  const recorderFiles = ordered.filter((f) => f.kind === 'recorder').map((f) => ({ f, json: JSON.parse(f.content) as RecorderJson }));
-  const base = recorderFiles.find((r) => r.f.module === BASE_MODULE)?.json ?? {};
-  const recorder: RecorderJson = { ...recorderDefaults(), ...base };
+  const recorderDocs = ordered.filter((c) => c.recorder.trim() !== '').map((c) => ({ module: c.module, json: JSON.parse(c.recorder) as RecorderJson }));
+  const base = recorderDocs.find((r) => r.module === BASE_MODULE)?.json ?? {};
+  const defaults = recorderDefaults();
+  const recorder: RecorderJson = { ...defaults, ...base };
   delete recorder.rawLogging; // SPEC 2.7: unset unless a file sets it
-  const sources: Record<string, string[]> = {};
-  const setters = (field: string) => recorderFiles.filter((r) => field in r.json);
+  const fields: MergedField[] = [];
   for (const field of MERGED_FIELDS) {
-    const set = setters(field);
-    sources[field] = set.map((r) => r.f.fileName);
-    const values = set.map((r) => r.json[field]);
-    if (values.length === 0) continue;
-    switch (field) {
-      case 'maxSizeMB':
-      case 'logRotations':
-        recorder[field] = Math.max(...(values as number[])); // largest
-        break;
-      case 'cpuThreshold':
-        recorder[field] = Math.min(...(values as number[])); // smallest
-        break;
-      case 'logMaxSize': {
-        const bytes = values.map((v) => sizeInBytes(v) as number);
-        recorder[field] = values[bytes.indexOf(Math.min(...bytes))]; // smallest
-        break;
-      }
-      case 'rawLogging':
-      case 'cpuKillEnabled':
-        recorder[field] = values.every((v) => v === true); // false if any is false
-        break;
+    const setters = recorderDocs.filter((r) => field in r.json);
+    const strategy = STRATEGIES[field];
+    if (setters.length === 0 || (field === 'rawLogging' && os !== 'LINUX')) {
+      if (field === 'rawLogging') delete recorder.rawLogging;
+      else recorder[field] = defaults[field];
+      fields.push({ name: field, valueJson: field in recorder ? JSON.stringify(recorder[field]) : '', strategy, decidedBy: [], isDefault: true });
+      continue;
     }
+    let winner: unknown;
+    if (strategy === 'LARGEST') winner = Math.max(...setters.map((s) => s.json[field] as number));
+    else if (strategy === 'FALSE_IF_ANY_FALSE') winner = setters.every((s) => s.json[field] === true);
+    else if (field === 'logMaxSize') {
+      const bytes = setters.map((s) => sizeInBytes(s.json[field]) as number);
+      winner = setters[bytes.indexOf(Math.min(...bytes))].json[field];
+    } else winner = Math.min(...setters.map((s) => s.json[field] as number));
+    recorder[field] = winner;
+    const decidedBy = setters
+      .filter((s) => (field === 'logMaxSize' ? sizeInBytes(s.json[field]) === sizeInBytes(winner) : s.json[field] === winner))
+      .map((s) => s.module);
+    fields.push({ name: field, valueJson: JSON.stringify(winner), strategy, decidedBy, isDefault: false });
   }
-  if (os !== 'LINUX') delete recorder.rawLogging; // SPEC 2.7: rawLogging is a Linux (auditd) setting
-  if (recorder.MaxRuntimeStorageSizeMB === undefined) recorder.MaxRuntimeStorageSizeMB = 2 * (recorder.MaxStorageSizeMB as number); // SPEC 2.6
-  if (recorder.AbsoluteMaxStorageSizeMB === undefined) recorder.AbsoluteMaxStorageSizeMB = 2 * (recorder.MaxStorageSizeMB as number); // SPEC 2.6
-  const docs = (kind: RecorderFileKind) =>
-    ordered.filter((f) => f.kind === kind).map((f) => ({ module: f.module, fileName: f.fileName, document: JSON.parse(f.content) as unknown }));
-  const filterFiles = ordered.filter((f) => f.kind === 'filters');
+  // SPEC 2.6: the runtime and absolute caps default to twice the storage limit.
+  if (recorder.MaxRuntimeStorageSizeMB === undefined) recorder.MaxRuntimeStorageSizeMB = 2 * (recorder.MaxStorageSizeMB as number);
+  if (recorder.AbsoluteMaxStorageSizeMB === undefined) recorder.AbsoluteMaxStorageSizeMB = 2 * (recorder.MaxStorageSizeMB as number);
+  for (const [name, value] of Object.entries(recorder)) {
+    if ((MERGED_FIELDS as readonly string[]).includes(name)) continue;
+    const fromBase = name in base;
+    fields.push({ name, valueJson: JSON.stringify(value), strategy: 'BASE_WINS', decidedBy: fromBase ? [BASE_MODULE] : [], isDefault: !fromBase });
+  }
+  const filterConfigs = ordered.filter((c) => c.filters.trim() !== '');
+  const watchlist = ordered.find((c) => c.watchlist.trim() !== '')?.watchlist;
   const filterRules = mergedFilterProvenance({
-    base: filterFiles.find((f) => f.module === BASE_MODULE)?.content,
-    modules: filterFiles.filter((f) => f.module !== BASE_MODULE).map((f) => ({ module: f.module, content: f.content })),
-    watchlist: ordered.find((f) => f.kind === 'watchlist')?.content,
+    base: filterConfigs.find((c) => c.module === BASE_MODULE)?.filters,
+    modules: filterConfigs.filter((c) => c.module !== BASE_MODULE).map((c) => ({ module: c.module, content: c.filters })),
+    watchlist,
   }).map((p) => ({ ruleId: p.ruleId, module: p.module ?? BASE_MODULE, action: p.action, family: p.family }));
-  return { recorder, filters: docs('filters'), watchlists: docs('watchlist'), signals: docs('signals'), filterRules, sources };
+  return { recorder, fields, modules: ordered.map((c) => c.module), filterRules };
 }
 
 function checkModule(module: string): void {
   if (!MODULE.test(module ?? '')) {
     throw new InvalidArgument(
       'module',
-      `must be "${BASE_MODULE}" for the base files or a module name (lower-case letters and digits, e.g. "im", "map")`,
+      `must be "${BASE_MODULE}" for the base files or a module name (1–32 lower-case letters and digits, e.g. "im", "map")`,
       module,
     );
-  }
-}
-
-function checkKind(kind: string): void {
-  if (!(RECORDER_FILE_KINDS as readonly string[]).includes(kind)) {
-    throw new InvalidArgument('kind', `must be one of ${RECORDER_FILE_KINDS.join(', ')}`, kind);
   }
 }

@@ -102,47 +102,64 @@ export function sizeInBytes(value: unknown): number | undefined {
   return bytes > 0 ? bytes : undefined;
 }
 
+/** One problem in a recorder configuration file: JSON path, rule broken, value found. */
+export interface ConfigIssue {
+  jsonPath: string;
+  rule: string;
+  value?: unknown;
+}
+
 /**
- * Validates one recorder.json document (text). `file` names it in errors: `recorder.json
- * $.cpuThreshold 2: must be a number above 0 and at most 1`. Module files may set only the
- * merged fields.
+ * Every problem of one recorder.json document (text). Module files (`<module>_recorder.json`)
+ * may set only the fields SPEC 2.7 merges.
  */
-export function validateRecorderJson(file: string, text: string, isModuleFile: boolean): RecorderJson {
+export function recorderJsonIssues(text: string, isModuleFile: boolean): ConfigIssue[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new InvalidArgument(file, `must be valid JSON (${(err as Error).message})`);
+    return [{ jsonPath: '$', rule: `must be valid JSON (${(err as Error).message})` }];
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new InvalidArgument(file, 'must be a JSON object of recorder parameters');
+    return [{ jsonPath: '$', rule: 'must be a JSON object of recorder parameters' }];
   }
   const doc = parsed as RecorderJson;
+  const issues: ConfigIssue[] = [];
   for (const [key, value] of Object.entries(doc)) {
-    const field = `${file} $.${key}`;
+    const jsonPath = `$.${key}`;
     const check = RECORDER_PARAMETERS[key];
     if (!check) {
-      if (PASS_THROUGH_PREFIXES.some((p) => key.startsWith(p))) continue;
-      throw new InvalidArgument(field, 'is not a recorder parameter of SPEC 2.5/2.6', value);
+      if (!PASS_THROUGH_PREFIXES.some((p) => key.startsWith(p))) {
+        issues.push({ jsonPath, rule: 'is not a recorder parameter of SPEC 2.5/2.6', value });
+      }
+      continue;
     }
     if (isModuleFile && !(MERGED_FIELDS as readonly string[]).includes(key)) {
-      throw new InvalidArgument(
-        field,
-        `a module's recorder file may set only the merged fields (${MERGED_FIELDS.join(', ')}; SPEC 2.7)`,
-        value,
-      );
+      issues.push({ jsonPath, rule: `a module's recorder file may set only the merged fields (${MERGED_FIELDS.join(', ')}; SPEC 2.7)`, value });
+      continue;
     }
-    checkValue(field, check, value);
+    const rule = brokenRule(check, value);
+    if (rule) issues.push({ jsonPath, rule, value });
   }
-  const max = doc.MaxStorageSizeMB as number | undefined;
-  const absolute = doc.AbsoluteMaxStorageSizeMB as number | undefined;
-  if (max && absolute && absolute < max) {
-    throw new InvalidArgument(`${file} $.AbsoluteMaxStorageSizeMB`, `must be at least MaxStorageSizeMB (${max})`, absolute);
+  const max = doc.MaxStorageSizeMB;
+  const absolute = doc.AbsoluteMaxStorageSizeMB;
+  if (typeof max === 'number' && typeof absolute === 'number' && max > 0 && absolute < max) {
+    issues.push({ jsonPath: '$.AbsoluteMaxStorageSizeMB', rule: `must be at least MaxStorageSizeMB (${max})`, value: absolute });
   }
-  return doc;
+  return issues;
 }
 
-function checkValue(field: string, check: Check, value: unknown): void {
+/** Validates one recorder.json document; throws InvalidArgument for the first problem: `recorder.json $.cpuThreshold 2: …`. */
+export function validateRecorderJson(file: string, text: string, isModuleFile: boolean): RecorderJson {
+  const [first] = recorderJsonIssues(text, isModuleFile);
+  if (first) {
+    const field = first.jsonPath === '$' ? file : `${file} ${first.jsonPath}`;
+    throw 'value' in first ? new InvalidArgument(field, first.rule, first.value) : new InvalidArgument(field, first.rule);
+  }
+  return JSON.parse(text) as RecorderJson;
+}
+
+function brokenRule(check: Check, value: unknown): string | undefined {
   switch (check.type) {
     case 'int':
     case 'number': {
@@ -152,32 +169,20 @@ function checkValue(field: string, check: Check, value: unknown): void {
         (check.type === 'number' || Number.isInteger(value)) &&
         (check.min === undefined || ('exclusiveMin' in check && check.exclusiveMin ? value > check.min : value >= check.min)) &&
         (check.max === undefined || value <= check.max);
-      if (!ok) throw new InvalidArgument(field, rangeText(check), value);
-      return;
+      return ok ? undefined : rangeText(check);
     }
     case 'bool':
-      if (typeof value !== 'boolean') throw new InvalidArgument(field, 'must be true or false', value);
-      return;
+      return typeof value === 'boolean' ? undefined : 'must be true or false';
     case 'flag':
-      if (value !== 0 && value !== 1 && typeof value !== 'boolean') throw new InvalidArgument(field, 'must be 0 or 1', value);
-      return;
+      return value === 0 || value === 1 || typeof value === 'boolean' ? undefined : 'must be 0 or 1';
     case 'enum':
-      if (typeof value !== 'string' || !check.values.includes(value)) {
-        throw new InvalidArgument(field, `must be one of ${check.values.join(', ')}`, value);
-      }
-      return;
+      return typeof value === 'string' && check.values.includes(value) ? undefined : `must be one of ${check.values.join(', ')}`;
     case 'size':
-      if (sizeInBytes(value) === undefined) {
-        throw new InvalidArgument(field, 'must be a size: a number of bytes or text like "10 MB" (B, KB, MB, GB)', value);
-      }
-      return;
+      return sizeInBytes(value) !== undefined ? undefined : 'must be a size: a number of bytes or text like "10 MB" (B, KB, MB, GB)';
     case 'path':
-      if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) {
-        throw new InvalidArgument(field, 'must be a non-empty file name or path', value);
-      }
-      return;
+      return typeof value === 'string' && value.trim() !== '' && !value.includes('\0') ? undefined : 'must be a non-empty file name or path';
     case 'any':
-      return;
+      return undefined;
   }
 }
 
