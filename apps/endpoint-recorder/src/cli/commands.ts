@@ -5,6 +5,7 @@ import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { serializeSignalDefinitions } from '@dc/filters';
 import { MonitorDbCorrupt, openMonitorDb, recreateMonitorDb, type MonitorDb } from '@dc/monitor-db';
 import { writeFileAtomic } from '../audit-plumbing/atomic-write';
@@ -173,7 +174,6 @@ export async function runCommand(opts: Common & { follow?: string; fromStart?: b
   let config = loadConfig(opts.config);
   const rlog = openLog(config);
   const log = rlog.log;
-  const db = openDb(config, rlog);
   const auditRoot = opts.auditRoot ?? '/';
   const abort = new AbortController();
   const onStop = (signal: string) => {
@@ -195,7 +195,10 @@ export async function runCommand(opts: Common & { follow?: string; fromStart?: b
   };
   process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onHup);
   writeFileAtomic(config.paths.pid, `${process.pid}\n`, 0o644);
+  let db: MonitorDb | undefined;
   try {
+    db = await openDbWithRetry(config, rlog, abort.signal);
+    if (!db) return 0; // stopped while waiting
     const loaded = loadFilters(config);
     if (config.RecordSignalDefinitions && loaded.signalsDocument) {
       db.recordSignalDefinitions(serializeSignalDefinitions(loaded.signalsDocument).map((d) => ({ name: d.name, severity: d.severity, definition: JSON.parse(d.json) })));
@@ -231,8 +234,31 @@ export async function runCommand(opts: Common & { follow?: string; fromStart?: b
     } catch {
       // already gone
     }
-    db.close();
+    db?.close();
     rlog.close();
+  }
+}
+
+/**
+ * SPEC 2.6 DatabaseErrorWaitMinutes: when monitor.db cannot be opened or created, wait that long
+ * and try again (audispd would otherwise restart the plugin in a tight loop). A corrupt file
+ * is not retried: it needs `recorder --recreate-db`.
+ */
+async function openDbWithRetry(config: RecorderConfig, rlog: RecorderLog, signal: AbortSignal): Promise<MonitorDb | undefined> {
+  for (;;) {
+    try {
+      return openDb(config, rlog);
+    } catch (err) {
+      if (err instanceof MonitorDbCorrupt) throw err;
+      const waitMinutes = config.DatabaseErrorWaitMinutes;
+      rlog.log.error({ err: (err as Error).message, db: config.paths.db, waitMinutes }, 'monitor.db could not be opened; waiting before the next try');
+      if (waitMinutes === 0) throw err;
+      try {
+        await delay(waitMinutes * 60_000, undefined, { signal });
+      } catch {
+        return undefined;
+      }
+    }
   }
 }
 

@@ -134,6 +134,7 @@ export function loadConfig(configDir: string): RecorderConfig {
   const layers = files.map((f) => readLayer(dir, f, problems, warnings));
   if (problems.length) throw new ConfigError(problems);
   const values = mergeLayers(layers);
+  if (values.MonitorImageLoad) warnings.push('MonitorImageLoad: image-load events are not recorded on Linux (SPEC 2.1); ignored');
   const at = (p: string) => (isAbsolute(p) ? p : join(dir, p));
   return {
     ...values,

@@ -13,6 +13,7 @@ export interface PipelineSettings {
   readonly pendingEventCap: number;
   readonly processExpirationSeconds: number;
   readonly mappingLowerToleranceMs: number;
+  readonly mappingUpperToleranceMs?: number;
   /** Wall-clock time after which an incomplete audit event is emitted anyway (EventQueueExpirationSeconds). */
   readonly eventQueueExpirationSeconds: number;
   /** Families switched on (SPEC 2.6 MonitorFiles, MonitorNetwork…). */
@@ -79,6 +80,7 @@ export class Pipeline {
     this.tracker = new ProcessTracker({
       processExpirationSeconds: settings.processExpirationSeconds,
       mappingLowerToleranceMs: settings.mappingLowerToleranceMs,
+      ...(settings.mappingUpperToleranceMs === undefined ? {} : { mappingUpperToleranceMs: settings.mappingUpperToleranceMs }),
     });
     this.assembler = new AuditAssembler(
       {

@@ -25,6 +25,14 @@ describe('ProcessTracker', () => {
     expect(t.size).toBe(1);
   });
 
+  it('does not attach events later than the exit plus the upper mapping tolerance', () => {
+    const t = new ProcessTracker({ processExpirationSeconds: 180, mappingLowerToleranceMs: 200, mappingUpperToleranceMs: 200 });
+    t.started({ pid: 7, startTime: 1000, exe: '/bin/a', exeSha256: undefined });
+    t.exited(7, 2000);
+    expect(t.lookup(7, 2150)?.exe).toBe('/bin/a');
+    expect(t.lookup(7, 2300)).toBeUndefined();
+  });
+
   it('keeps an exited process ProcessExpirationSeconds, then forgets it', () => {
     const t = tracker();
     t.started({ pid: 1, startTime: 0, exe: '/bin/x', exeSha256: undefined });

@@ -16,6 +16,8 @@ export interface ProcessTrackerOptions {
   readonly processExpirationSeconds: number;
   /** SPEC 2.6 MappingLowerToleranceMS: an event this much before the exec still belongs to it. */
   readonly mappingLowerToleranceMs: number;
+  /** SPEC 2.6 MappingUpperToleranceMS: an event this much after the exit still belongs to it. */
+  readonly mappingUpperToleranceMs?: number;
   /** Hard cap on tracked processes (memory bound); the least recently seen go first. */
   readonly maxProcesses?: number;
 }
@@ -52,6 +54,7 @@ export class ProcessTracker {
   lookup(pid: number, time: number): TrackedProcess | undefined {
     const p = this.byPid.get(pid);
     if (!p || time < p.startTime - this.opts.mappingLowerToleranceMs) return undefined;
+    if (p.exitedAt !== undefined && time > p.exitedAt + (this.opts.mappingUpperToleranceMs ?? 0)) return undefined;
     if (time > p.lastSeen) p.lastSeen = time;
     return p;
   }

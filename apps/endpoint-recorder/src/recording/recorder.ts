@@ -71,6 +71,7 @@ export class Recorder {
         pendingEventCap: c.PendingEventCap,
         processExpirationSeconds: c.ProcessExpirationSeconds,
         mappingLowerToleranceMs: c.MappingLowerToleranceMS,
+        mappingUpperToleranceMs: c.MappingUpperToleranceMS,
         eventQueueExpirationSeconds: c.EventQueueExpirationSeconds,
         families: { process: c.MonitorProcess, file: c.MonitorFiles, network: c.MonitorNetwork, security: c.MonitorSecurity },
         recordSignalMatches: c.DisableSignals ? 0 : c.RecordSignalMatches,
