@@ -14,7 +14,6 @@ export const DEFAULT_ASSEMBLER_OPTIONS = {
 
 /** Records of one (node, timestamp, serial) still waiting for their end. */
 interface OpenEvent {
-  readonly key: string;
   readonly node: string | undefined;
   readonly timestamp: number;
   readonly serial: number;
@@ -23,6 +22,11 @@ interface OpenEvent {
   readonly seq: number;
   /** Injected-clock time of the first record, for `expire()`. */
   readonly openedAt: number;
+  /** Age list (oldest first), for grace, expiry and eviction. */
+  older: OpenEvent | undefined;
+  newer: OpenEvent | undefined;
+  /** Other open events with the same serial (other node or timestamp). */
+  sameSerial: OpenEvent | undefined;
 }
 
 /**
@@ -45,7 +49,11 @@ export class AuditAssembler {
   /** The first `maxErrorsKept` parse errors (all are counted in `stats.malformed`). */
   readonly errors: AuditParseError[] = [];
 
-  private readonly open = new Map<string, OpenEvent>();
+  /** Open events by serial (a number key: no string building per record), chained on collision. */
+  private readonly bySerial = new Map<number, OpenEvent>();
+  private oldest: OpenEvent | undefined;
+  private newest: OpenEvent | undefined;
+  private size = 0;
   private last: OpenEvent | undefined;
   private seq = 0;
   private streamTime = 0;
@@ -92,22 +100,12 @@ export class AuditAssembler {
     this.stats.records++;
     let ev = this.last;
     if (ev === undefined || ev.serial !== record.serial || ev.timestamp !== record.timestamp || ev.node !== record.node) {
-      const key = record.node === undefined ? `${record.timestamp}:${record.serial}` : `${record.node}|${record.timestamp}:${record.serial}`;
-      ev = this.open.get(key);
+      ev = this.find(record);
       if (ev === undefined) {
         if (record.timestamp > this.streamTime) this.streamTime = record.timestamp;
         this.completeGraced();
-        ev = {
-          key,
-          node: record.node,
-          timestamp: record.timestamp,
-          serial: record.serial,
-          records: [],
-          seq: this.seq++,
-          openedAt: this.clock(),
-        };
-        this.open.set(key, ev);
-        if (this.open.size > this.maxOpen) this.evictOldest();
+        ev = this.openEvent(record);
+        if (this.size > this.maxOpen) this.evictOldest();
       }
       this.last = ev;
     }
@@ -119,8 +117,7 @@ export class AuditAssembler {
   /** Emits every open event older than `timeoutMs` by the injected clock. */
   expire(): void {
     const cutoff = this.clock() - this.timeoutMs;
-    for (const ev of this.open.values()) {
-      if (ev.openedAt > cutoff) break; // Map keeps opening order
+    for (let ev = this.oldest; ev !== undefined && ev.openedAt <= cutoff; ev = this.oldest) {
       this.stats.timedOut++;
       this.complete(ev, false);
     }
@@ -128,12 +125,56 @@ export class AuditAssembler {
 
   /** Emits every open event (end of input). */
   flush(): void {
-    for (const ev of this.open.values()) this.complete(ev, false);
+    while (this.oldest !== undefined) this.complete(this.oldest, false);
   }
 
   /** Number of events currently open. */
   get openEvents(): number {
-    return this.open.size;
+    return this.size;
+  }
+
+  private find(r: AuditRecord): OpenEvent | undefined {
+    let ev = this.bySerial.get(r.serial);
+    while (ev !== undefined && (ev.timestamp !== r.timestamp || ev.node !== r.node)) ev = ev.sameSerial;
+    return ev;
+  }
+
+  private openEvent(r: AuditRecord): OpenEvent {
+    const ev: OpenEvent = {
+      node: r.node,
+      timestamp: r.timestamp,
+      serial: r.serial,
+      records: [],
+      seq: this.seq++,
+      openedAt: this.clock(),
+      older: this.newest,
+      newer: undefined,
+      sameSerial: this.bySerial.get(r.serial),
+    };
+    this.bySerial.set(r.serial, ev);
+    if (this.newest !== undefined) this.newest.newer = ev;
+    else this.oldest = ev;
+    this.newest = ev;
+    this.size++;
+    return ev;
+  }
+
+  private unlink(ev: OpenEvent): void {
+    const head = this.bySerial.get(ev.serial);
+    if (head === ev) {
+      if (ev.sameSerial === undefined) this.bySerial.delete(ev.serial);
+      else this.bySerial.set(ev.serial, ev.sameSerial);
+    } else {
+      let p = head;
+      while (p !== undefined && p.sameSerial !== ev) p = p.sameSerial;
+      if (p !== undefined) p.sameSerial = ev.sameSerial;
+    }
+    if (ev.older !== undefined) ev.older.newer = ev.newer;
+    else this.oldest = ev.newer;
+    if (ev.newer !== undefined) ev.newer.older = ev.older;
+    else this.newest = ev.older;
+    ev.older = ev.newer = ev.sameSerial = undefined;
+    this.size--;
   }
 
   private reportError(err: AuditParseError): void {
@@ -146,21 +187,21 @@ export class AuditAssembler {
   private completeGraced(): void {
     const minSeq = this.seq - this.graceEvents;
     const minTime = this.streamTime - this.graceMs;
-    for (const ev of this.open.values()) {
+    for (let ev = this.oldest; ev !== undefined; ev = this.oldest) {
       if (ev.seq > minSeq && ev.timestamp >= minTime) break;
       this.complete(ev, false);
     }
   }
 
   private evictOldest(): void {
-    const oldest = this.open.values().next().value;
+    const oldest = this.oldest;
     if (oldest === undefined) return;
     this.stats.evictedIncomplete++;
     this.complete(oldest, true);
   }
 
   private complete(ev: OpenEvent, incomplete: boolean): void {
-    this.open.delete(ev.key);
+    this.unlink(ev);
     if (this.last === ev) this.last = undefined;
     this.stats.events++;
     this.onEvent(interpretEvent(ev.records, incomplete));

@@ -180,10 +180,33 @@ interface Base {
   incomplete: boolean;
 }
 
+/** ProcessContext with every field declared up front: one object shape for all events. */
+class Process implements ProcessContext {
+  pid?: number = undefined;
+  ppid?: number = undefined;
+  uid?: number = undefined;
+  gid?: number = undefined;
+  euid?: number = undefined;
+  egid?: number = undefined;
+  suid?: number = undefined;
+  fsuid?: number = undefined;
+  auid?: number = undefined;
+  ses?: number = undefined;
+  exe?: string = undefined;
+  comm?: string = undefined;
+  tty?: string = undefined;
+  success?: boolean = undefined;
+  exit?: number = undefined;
+  syscall?: string = undefined;
+  arch?: string = undefined;
+  key?: string = undefined;
+  subj?: string = undefined;
+}
+
 /** Process context from a SYSCALL record, or from a user-space message's header (one pass, first key wins). */
 function processContext(r: AuditRecord): ProcessContext {
   // Numbers that do not parse (e.g. already interpreted `auid=vagrant`) stay undefined; JSON omits them.
-  const p: ProcessContext = {};
+  const p = new Process();
   const kv = fieldPairs(r);
   let arch: string | undefined;
   let syscall: string | undefined;
@@ -202,16 +225,16 @@ function processContext(r: AuditRecord): ProcessContext {
       case 'fsuid': if (p.fsuid === undefined) p.fsuid = toInt(v); break;
       case 'auid': if (p.auid === undefined) p.auid = toInt(v); break;
       case 'ses': if (p.ses === undefined) p.ses = toInt(v); break;
-      case 'exe': p.exe ??= decodeFieldValue(v); break;
-      case 'comm': p.comm ??= decodeFieldValue(v); break;
+      case 'exe': if (p.exe === undefined) p.exe = decodeFieldValue(v); break;
+      case 'comm': if (p.comm === undefined) p.comm = decodeFieldValue(v); break;
       case 'tty': tty ??= v; break;
       case 'terminal': terminal ??= v; break;
-      case 'success': p.success ??= v === 'yes'; break;
+      case 'success': if (p.success === undefined) p.success = v === 'yes'; break;
       case 'exit': if (p.exit === undefined) p.exit = toInt(v); break;
       case 'arch': arch ??= v; break;
       case 'syscall': syscall ??= v; break;
-      case 'key': if (v !== '(null)') p.key ??= decodeFieldValue(v); break;
-      case 'subj': p.subj ??= v; break;
+      case 'key': if (p.key === undefined && v !== '(null)') p.key = decodeFieldValue(v); break;
+      case 'subj': if (p.subj === undefined) p.subj = v; break;
     }
   }
   if (tty !== undefined || terminal !== undefined) p.tty = tty ?? terminal;

@@ -2,8 +2,6 @@
 import type { AuditParseError, AuditRecord } from '../types';
 
 const SPACE = 32;
-const TAB = 9;
-const EQ = 61;
 const DQUOTE = 34;
 const SQUOTE = 39;
 const LBRACE = 123;
@@ -90,7 +88,7 @@ function internKey(s: string, start: number, end: number): string {
   const cached = KEY_CACHE[slot];
   if (cached.length === len && s.startsWith(cached, start)) return cached;
   const key = s.slice(start, end);
-  if (len <= 32) KEY_CACHE[slot] = key;
+  if (len <= 40) KEY_CACHE[slot] = key;
   return key;
 }
 
@@ -107,26 +105,24 @@ function scanFields(
   stripQuotes: boolean,
   text: string[] | undefined,
 ): string[] | undefined {
+  // Native indexOf finds each separator: far faster than a JS loop over every character.
   while (i < end) {
-    let c = s.charCodeAt(i);
-    if (c === SPACE || c === TAB) {
+    if (s.charCodeAt(i) === SPACE) {
       i++;
       continue;
     }
-    const keyStart = i;
-    while (i < end) {
-      c = s.charCodeAt(i);
-      if (c === EQ || c === SPACE || c === TAB) break;
-      i++;
-    }
-    if (i >= end || c !== EQ) {
-      (text ??= []).push(s.slice(keyStart, i));
+    let sp = s.indexOf(' ', i);
+    if (sp < 0 || sp > end) sp = end;
+    const eq = s.indexOf('=', i);
+    if (eq < 0 || eq >= sp) {
+      (text ??= []).push(s.slice(i, sp));
+      i = sp;
       continue;
     }
-    const key = internKey(s, keyStart, i);
-    i++; // '='
+    const key = internKey(s, i, eq);
+    i = eq + 1;
     let value: string;
-    c = i < end ? s.charCodeAt(i) : -1;
+    const c = i < end ? s.charCodeAt(i) : -1;
     if (c === DQUOTE) {
       let j = s.indexOf('"', i + 1);
       j = j < 0 || j >= end ? end : j + 1;
@@ -151,19 +147,15 @@ function scanFields(
       value = s.slice(i, j);
       i = j;
     } else {
-      let j = i;
-      while (j < end) {
-        const d = s.charCodeAt(j);
-        if (d === SPACE || d === TAB) break;
-        j++;
-      }
-      value = s.slice(i, j);
-      i = j;
+      value = s.slice(i, sp);
+      i = sp;
     }
     kv.push(key, value);
   }
   return text;
 }
+
+const SCRATCH: string[] = [];
 
 /**
  * Parses one line. Returns the record, or the reason it is not a record (a string).
@@ -178,19 +170,19 @@ export function parseRecordOrReason(line: string, lineNumber: number): AuditReco
   }
   let i = 0;
   // Leading blanks: records quoted in indented text (e.g. YAML test data), as ausearch accepts.
-  while (i < end && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+  while (i < end && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === 9 /* tab */)) i++;
   let node: string | undefined;
   if (line.startsWith('node=', i)) {
     const sp = line.indexOf(' ', i + 5);
     if (sp < 0 || sp >= end) return 'line has "node=" but nothing after it';
-    node = line.slice(i + 5, sp);
+    node = internKey(line, i + 5, sp);
     i = sp + 1;
   }
   if (!line.startsWith('type=', i)) return 'missing "type=" at the start of the record';
   i += 5;
   const typeEnd = line.indexOf(' ', i);
   if (typeEnd < 0 || typeEnd >= end || typeEnd === i) return 'missing "msg=audit(" after the record type';
-  const type = line.slice(i, typeEnd);
+  const type = internKey(line, i, typeEnd);
   i = typeEnd + 1;
   while (i < end && line.charCodeAt(i) === SPACE) i++;
   if (!line.startsWith('msg=audit(', i)) return 'missing "msg=audit(" after the record type';
@@ -212,10 +204,12 @@ export function parseRecordOrReason(line: string, lineNumber: number): AuditReco
 
   const gs = line.indexOf(GS, i);
   const bodyEnd = gs >= 0 && gs < end ? gs : end;
-  const kv: string[] = [];
+  // Fill a reused scratch array, then copy it once at its exact size (no growth reallocations).
+  SCRATCH.length = 0;
   sawPayload = false;
-  const text = scanFields(line, i, bodyEnd, kv, true, false, undefined);
+  const text = scanFields(line, i, bodyEnd, SCRATCH, true, false, undefined);
   const userMessage = sawPayload;
+  const kv = SCRATCH.slice();
   let enriched: Record<string, string> | undefined;
   if (bodyEnd < end) {
     const ekv: string[] = [];

@@ -45,7 +45,21 @@ export function decodeProctitle(raw: string): string {
 
 /** Decimal integer field, or undefined when absent or not a number (e.g. already interpreted `vagrant`). */
 export function toInt(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw.length === 0) return undefined;
-  const n = Number(raw);
-  return Number.isInteger(n) ? n : undefined;
+  if (raw === undefined) return undefined;
+  const len = raw.length;
+  if (len === 0 || len > 15) return len > 15 && Number.isSafeInteger(Number(raw)) ? Number(raw) : undefined;
+  let i = 0;
+  let sign = 1;
+  if (raw.charCodeAt(0) === 45 /* - */) {
+    if (len === 1) return undefined;
+    sign = -1;
+    i = 1;
+  }
+  let n = 0;
+  for (; i < len; i++) {
+    const d = raw.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return sign * n;
 }

@@ -35,60 +35,113 @@ export function parseAuditStream(
   input: NodeJS.ReadableStream | AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
   options: ParseStreamOptions = {},
 ): AuditEventStream {
-  let ready: AuditEvent[] = [];
-  const assembler = new AuditAssembler({ onEvent: (e) => ready.push(e), onError: options.onError }, options);
-  const maxLine = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-  async function* events(): AsyncGenerator<AuditEvent> {
-    const decoder = new StringDecoder('utf8');
-    // Pieces of the current line; joined once its newline arrives (no quadratic re-concatenation).
-    let pending: string[] = [];
-    let pendingLength = 0;
-    let overlong = false;
-    const endLine = (last: string): void => {
-      if (overlong) {
-        assembler.pushTooLong(maxLine);
-        overlong = false;
+  const iterator = new EventIterator(input, options);
+  return {
+    stats: iterator.assembler.stats,
+    errors: iterator.assembler.errors,
+    [Symbol.asyncIterator]: () => iterator,
+  };
+}
+
+/**
+ * Pulls chunks only when its queue of ready events is empty, and hands queued events out without
+ * generator machinery (an async generator's yield per event costs more than parsing a record).
+ */
+class EventIterator implements AsyncIterator<AuditEvent> {
+  readonly assembler: AuditAssembler;
+  private queue: AuditEvent[] = [];
+  private head = 0;
+  private finished = false;
+  private readonly source: Iterator<string | Buffer> | AsyncIterator<string | Buffer>;
+  private readonly lines: LineSplitter;
+
+  constructor(input: NodeJS.ReadableStream | AsyncIterable<string | Buffer> | Iterable<string | Buffer>, options: ParseStreamOptions) {
+    this.assembler = new AuditAssembler({ onEvent: (e) => this.queue.push(e), onError: options.onError }, options);
+    this.lines = new LineSplitter(this.assembler, options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH);
+    const asyncIt = (input as AsyncIterable<string | Buffer>)[Symbol.asyncIterator];
+    this.source =
+      typeof asyncIt === 'function'
+        ? asyncIt.call(input)
+        : (input as Iterable<string | Buffer>)[Symbol.iterator]();
+  }
+
+  next(): Promise<IteratorResult<AuditEvent>> {
+    if (this.head < this.queue.length) return Promise.resolve({ value: this.queue[this.head++], done: false });
+    return this.fill();
+  }
+
+  async return(): Promise<IteratorResult<AuditEvent>> {
+    this.finished = true;
+    this.queue = [];
+    this.head = 0;
+    await this.source.return?.();
+    return { value: undefined, done: true };
+  }
+
+  private async fill(): Promise<IteratorResult<AuditEvent>> {
+    while (this.head >= this.queue.length) {
+      if (this.finished) return { value: undefined, done: true };
+      this.queue = [];
+      this.head = 0;
+      const r = await this.source.next();
+      if (r.done === true) {
+        this.lines.end();
+        this.assembler.flush();
+        this.finished = true;
       } else {
-        assembler.push(pending.length === 0 ? last : pending.join('') + last);
-      }
-      pending = [];
-      pendingLength = 0;
-    };
-    const keep = (piece: string): void => {
-      if (overlong || piece.length === 0) return;
-      pendingLength += piece.length;
-      if (pendingLength > maxLine) {
-        overlong = true; // drop the rest of this line: memory stays bounded
-        pending = [];
-      } else pending.push(piece);
-    };
-    for await (const chunk of input as AsyncIterable<string | Buffer>) {
-      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
-      let start = 0;
-      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-        if (pendingLength + nl - start > maxLine) overlong = true;
-        endLine(overlong ? '' : text.slice(start, nl));
-        start = nl + 1;
-      }
-      keep(start === 0 ? text : text.slice(start));
-      assembler.expire();
-      if (ready.length > 0) {
-        const batch = ready;
-        ready = [];
-        yield* batch;
+        this.lines.write(r.value);
+        this.assembler.expire();
       }
     }
-    keep(decoder.end());
-    if (pendingLength > 0 || overlong) endLine('');
-    assembler.flush();
-    const batch = ready;
-    ready = [];
-    yield* batch;
+    return { value: this.queue[this.head++], done: false };
   }
-  const iterable = events();
-  return {
-    stats: assembler.stats,
-    errors: assembler.errors,
-    [Symbol.asyncIterator]: () => iterable,
-  };
+}
+
+/** Splits text chunks into lines for the assembler; pieces of a line are joined once, and over-long lines are dropped. */
+class LineSplitter {
+  private readonly decoder = new StringDecoder('utf8');
+  private pending: string[] = [];
+  private pendingLength = 0;
+  private overlong = false;
+
+  constructor(
+    private readonly assembler: AuditAssembler,
+    private readonly maxLine: number,
+  ) {}
+
+  write(chunk: string | Buffer): void {
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      if (this.pendingLength + nl - start > this.maxLine) this.overlong = true;
+      this.endLine(this.overlong ? '' : text.slice(start, nl));
+      start = nl + 1;
+    }
+    this.keep(start === 0 ? text : text.slice(start));
+  }
+
+  end(): void {
+    this.keep(this.decoder.end());
+    if (this.pendingLength > 0 || this.overlong) this.endLine('');
+  }
+
+  private endLine(last: string): void {
+    if (this.overlong) {
+      this.assembler.pushTooLong(this.maxLine);
+      this.overlong = false;
+    } else {
+      this.assembler.push(this.pending.length === 0 ? last : this.pending.join('') + last);
+    }
+    this.pending = [];
+    this.pendingLength = 0;
+  }
+
+  private keep(piece: string): void {
+    if (this.overlong || piece.length === 0) return;
+    this.pendingLength += piece.length;
+    if (this.pendingLength > this.maxLine) {
+      this.overlong = true; // drop the rest of this line: memory stays bounded
+      this.pending = [];
+    } else this.pending.push(piece);
+  }
 }
