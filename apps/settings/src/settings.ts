@@ -7,6 +7,7 @@ import { ConnectionSettingsService } from './connection-settings/connection-sett
 import type { Resolver } from './connection-settings/fqdn';
 import { ContentBuilds } from './content-build/content-builds';
 import type { TrustSource } from './content-build/trust-source';
+import { VERSION } from '@dc/service-kit';
 import { FailedPrecondition } from './errors';
 import { HeartbeatPolicyService } from './heartbeat-policy/heartbeat-policy';
 import { LogLevelService } from './log-levels/log-levels';
@@ -15,7 +16,8 @@ import { TokenService } from './rbac/tokens';
 import { UserService } from './rbac/users';
 import { RecorderConfigService } from './recorder-config/recorder-config';
 import { ServiceAccountService } from './service-account/service-account';
-import { type SetupMode, type SetupRecord, runFirstStartSetup, setupRecord } from './setup/first-start';
+import { applySetup, type SetupMode, type SetupRecord, runFirstStartSetup, setupRecord, setupSteps } from './setup/first-start';
+import type { Actor } from './store/settings-store';
 import { SecretBox } from './store/secret-box';
 import { SettingsStore } from './store/settings-store';
 import { ChangeFeed } from './watch/change-feed';
@@ -61,7 +63,7 @@ export function openSettings(opts: SettingsOptions) {
     },
   });
   const tokens = (late.tokens = new TokenService(store, users, clock));
-  const serviceAccount = (late.serviceAccount = new ServiceAccountService(store, users));
+  const serviceAccount = (late.serviceAccount = new ServiceAccountService({ store, users, tokens, version: VERSION, now: () => clock.now() }));
   const accessControl = new AccessControl(users, tokens);
   const computerGroups = new ComputerGroupService(store, clock, (id) => late.actionGroup?.usesGroup(id));
   const actionGroup = (late.actionGroup = new ActionGroupService(store, computerGroups));
@@ -112,6 +114,20 @@ export function openSettings(opts: SettingsOptions) {
         { mode, installingIdentity },
       );
       return { record: created ?? (setupRecord(store) as SetupRecord), firstStart: created !== undefined };
+    },
+    /** ApplySetup: re-applies what a mode sets (see setup/first-start.ts). */
+    applySetup(actor: Actor, mode: SetupMode) {
+      return applySetup({ store, users, tokens, actionGroup, serviceAccount, clock, dataDir }, actor, mode);
+    },
+    setupStatus() {
+      const record = setupRecord(store);
+      const steps = setupSteps({
+        serviceAccountConfigured: serviceAccount.get().configured,
+        actionGroupTarget: actionGroup.get().target,
+        connectionSettingsSaved: connectionSettings.get() !== undefined,
+        latestBuildState: contentBuilds.latest()?.state,
+      });
+      return { record, steps, complete: steps.every((s) => s.done) };
     },
     async close(): Promise<void> {
       await contentBuilds.drain();

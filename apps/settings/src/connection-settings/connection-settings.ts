@@ -10,7 +10,7 @@ export const ENDPOINT_CONNECTION_PORT = 17475; // SPEC 1.2: fixed, shown, cannot
 export const ACTION_LOCK_MODES = [
   'BLOCK_ALL',
   'ALLOW_NEW_CONNECTIONS',
-  'ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION_CHANGES',
+  'ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION',
 ] as const;
 export type ActionLockMode = (typeof ACTION_LOCK_MODES)[number];
 

@@ -8,7 +8,7 @@ import type { UserService } from './users';
 export const TOKEN_KIND = 'token';
 const PREFIX = 'dct_';
 export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
-export const MAX_TOKEN_TTL_SECONDS = 366 * 24 * 3600;
+export const MAX_TOKEN_TTL_SECONDS = 2 * 366 * 24 * 3600; // dc.settings.v1 CreateApiTokenRequest: max 2 years
 /** last_used_at is refreshed at most this often, so checks on every request do not write every time. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 

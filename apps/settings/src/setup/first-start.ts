@@ -7,7 +7,7 @@ import type { TokenService } from '../rbac/tokens';
 import type { UserService } from '../rbac/users';
 import type { ServiceAccountService } from '../service-account/service-account';
 import { writeFileAtomic } from '../store/atomic-file';
-import type { SettingsStore } from '../store/settings-store';
+import type { Actor, SettingsStore } from '../store/settings-store';
 
 export const SETUP_MODES = ['default', 'custom'] as const;
 export type SetupMode = (typeof SETUP_MODES)[number];
@@ -62,9 +62,8 @@ export function runFirstStartSetup(
     const admin = deps.tokens.create(SYSTEM, BOOTSTRAP_ADMIN, 'bootstrap administrator (written at first start)', null);
     writeFileAtomic(join(deps.dataDir, ADMIN_TOKEN_FILE), `${admin.token}\n`);
     if (request.mode === 'default') {
-      deps.serviceAccount.set(SYSTEM, request.installingIdentity);
-      const service = deps.tokens.create(SYSTEM, request.installingIdentity, 'service account (written at first start)', null);
-      writeFileAtomic(join(deps.dataDir, SERVICE_ACCOUNT_TOKEN_FILE), `${service.token}\n`);
+      const { token } = deps.serviceAccount.set(SYSTEM, request.installingIdentity, null);
+      writeFileAtomic(join(deps.dataDir, SERVICE_ACCOUNT_TOKEN_FILE), `${token}\n`);
       deps.actionGroup.set(SYSTEM, { target: 'ALL_COMPUTERS', computerGroupId: '' });
     } else {
       deps.actionGroup.set(SYSTEM, { target: 'NO_COMPUTERS', computerGroupId: '' });
@@ -76,4 +75,63 @@ export function runFirstStartSetup(
 
 export function setupRecord(store: SettingsStore): SetupRecord | undefined {
   return store.get<SetupRecord>(SETUP_KIND, 'setup')?.value;
+}
+
+/**
+ * ApplySetup: re-applies what a mode sets. DEFAULT makes the installing identity the service
+ * account (a new token, returned once) and targets All Computers; CUSTOM targets No Computers.
+ */
+export function applySetup(
+  deps: FirstStartDeps,
+  actor: Actor,
+  mode: SetupMode,
+): { record: SetupRecord; serviceAccountToken: string } {
+  if (!SETUP_MODES.includes(mode)) throw new InvalidArgument('mode', `must be one of ${SETUP_MODES.join(', ')}`, mode);
+  return deps.store.transaction(() => {
+    const current = setupRecord(deps.store);
+    const installingIdentity = current?.installingIdentity || (typeof actor === 'string' ? actor : actor.name);
+    let serviceAccountToken = '';
+    if (mode === 'default') {
+      serviceAccountToken = deps.serviceAccount.set(actor, installingIdentity, null).token;
+      deps.actionGroup.set(actor, { target: 'ALL_COMPUTERS', computerGroupId: '' });
+    } else {
+      deps.actionGroup.set(actor, { target: 'NO_COMPUTERS', computerGroupId: '' });
+    }
+    const record: SetupRecord = { mode, completedAt: deps.clock.now().toISOString(), installingIdentity };
+    deps.store.put(actor, SETUP_KIND, 'setup', record);
+    return { record, serviceAccountToken };
+  });
+}
+
+export interface SetupStep {
+  name: string;
+  done: boolean;
+  detail: string;
+}
+
+/** What set-up still lacks, step by step. */
+export function setupSteps(deps: {
+  serviceAccountConfigured: boolean;
+  actionGroupTarget: string;
+  connectionSettingsSaved: boolean;
+  latestBuildState: string | undefined;
+}): SetupStep[] {
+  return [
+    {
+      name: 'service account',
+      done: deps.serviceAccountConfigured,
+      detail: deps.serviceAccountConfigured ? '' : 'no service account with a valid token (SetServiceAccount)',
+    },
+    {
+      name: 'action group',
+      done: deps.actionGroupTarget !== 'NO_COMPUTERS',
+      detail: deps.actionGroupTarget === 'NO_COMPUTERS' ? 'the action group targets No Computers' : '',
+    },
+    { name: 'connection settings', done: deps.connectionSettingsSaved, detail: deps.connectionSettingsSaved ? '' : 'FQDN not set' },
+    {
+      name: 'content build',
+      done: deps.latestBuildState === 'SUCCEEDED',
+      detail: deps.latestBuildState === 'SUCCEEDED' ? '' : deps.latestBuildState ? `latest build is ${deps.latestBuildState}` : 'no content build yet',
+    },
+  ];
 }

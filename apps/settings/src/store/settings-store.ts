@@ -287,6 +287,11 @@ export class SettingsStore {
       }));
   }
 
+  /** The audit-log entry of one revision (e.g. to tell who last changed a document). */
+  changeAt(revision: number): ChangeRecord | undefined {
+    return this.changesSince(revision - 1, 1).find((c) => c.revision === revision);
+  }
+
   /** The latest revision (0 for an empty store). */
   revision(): number {
     return this.stmt.revision.get()?.r ?? 0;

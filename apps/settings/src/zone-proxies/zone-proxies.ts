@@ -1,5 +1,5 @@
 // Zone proxies (SPEC 1.4.6): add (with the parsed provision payload), list with status, delete; never modify.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { Clock } from '../clock';
 import { validateHost } from '../connection-settings/fqdn';
@@ -113,7 +113,7 @@ export class ZoneProxyService {
       moduleServerInboundIp,
       moduleServerInboundPort,
       certificatePem: payload.certificatePem,
-      certificateFingerprintSha256: payload.certificate.fingerprint256,
+      certificateFingerprintSha256: createHash('sha256').update(payload.certificate.raw).digest('hex'),
       certificateNotAfter: new Date(payload.certificate.validTo).toISOString(),
       createdAt: iso,
       createdBy: typeof actor === 'string' ? actor : actor.name,
