@@ -1,0 +1,379 @@
+// The endpoint side of Direct Connect (DESIGN flow 3–4): enrol once, then keep one control
+// channel to the broker — hello, heartbeats, actions — reconnecting with jittered backoff; attach
+// a session stream for each Open Session action and answer its requests.
+import { type ClientDuplexStream, credentials, type ServiceError } from '@grpc/grpc-js';
+import { commonV1 as common, gatewayV1 as gateway, type sessionV1 } from '@dc/proto';
+import { Backoff, type BackoffOptions, goawayDelay } from './backoff';
+import { classifyConnectError } from './connect-failure';
+import { certificateNotAfter, type EndpointIdentity, type IdentityStore, newKeyAndCsr } from './identity-store';
+import { answerRequest, type ResponsePayload, type SessionRequestHandlers } from './session-requests';
+
+/** SPEC 1.4.4: what this endpoint accepts while its action lock is on. */
+export type ActionLockMode = 'BLOCK_ALL' | 'ALLOW_NEW_CONNECTIONS' | 'ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION';
+
+export interface EndpointFacts {
+  readonly hostName: string;
+  readonly fqdn?: string;
+  readonly ipAddresses: readonly string[];
+  readonly os: common.OperatingSystem;
+  readonly osVersion: string;
+  readonly architecture: string;
+  readonly toolsVersion: string;
+  readonly recorderVersion: string;
+  readonly actionLock: boolean;
+  readonly recorderStatus?: common.RecorderStatus;
+}
+
+export interface AgentLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface EndpointAgentOptions {
+  /** "host:port" of the broker (FQDN from the package, port 17475) or a zone proxy. */
+  readonly brokerAddress: string;
+  /** The name the broker's certificate must carry, when dialling by IP. */
+  readonly serverName?: string;
+  readonly identity: IdentityStore;
+  /** Trust bundle from the package, used until enrolment returns the CA's own. */
+  readonly caPem: string;
+  /** From the package; needed only before the first enrolment. Never logged. */
+  readonly enrolmentToken?: string;
+  readonly facts: () => EndpointFacts;
+  readonly actionLockMode?: () => ActionLockMode;
+  readonly handlers: SessionRequestHandlers;
+  readonly log: AgentLog;
+  readonly backoff?: BackoffOptions;
+  readonly random?: () => number;
+  readonly now?: () => number;
+  /** Heartbeat interval until the broker's HelloAck says otherwise. */
+  readonly defaultHeartbeatMs?: number;
+}
+
+export type AgentState = 'idle' | 'enrolling' | 'connecting' | 'connected' | 'waiting' | 'stopped';
+
+const CHANNEL_OPTIONS = { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000, 'grpc.max_reconnect_backoff_ms': 5000, 'grpc.initial_reconnect_backoff_ms': 500 };
+const MAX_REMEMBERED_FAILURES = 20; // gateway contract: at most 20 in a Hello
+
+export class EndpointAgent {
+  state: AgentState = 'idle';
+  helloAck?: gateway.HelloAck;
+  /** Failures since the last successful channel, reported in the next Hello. */
+  readonly connectFailures: gateway.ConnectFailure[] = [];
+  /** Counts for status and tests. */
+  readonly stats = { connects: 0, heartbeats: 0, sessionsAttached: 0, requestsAnswered: 0, renewals: 0 };
+  private readonly backoff: Backoff;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private stopped = false;
+  private wake?: () => void;
+  private client?: gateway.EndpointGatewayServiceClient;
+  private control?: ClientDuplexStream<gateway.ControlChannelRequest, gateway.ControlChannelResponse>;
+  private readonly sessions = new Map<string, ClientDuplexStream<gateway.SessionStreamRequest, gateway.SessionStreamResponse>>();
+  private loop?: Promise<void>;
+
+  constructor(private readonly opts: EndpointAgentOptions) {
+    this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? Date.now;
+    this.backoff = new Backoff({ random: this.random, ...opts.backoff });
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Closes sessions and the control channel cleanly and stops reconnecting. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.state = 'stopped';
+    for (const s of this.sessions.values()) s.end();
+    this.control?.end();
+    this.wake?.();
+    await this.loop;
+    this.client?.close();
+  }
+
+  get clientId(): string | undefined {
+    return this.opts.identity.load()?.clientId;
+  }
+
+  /** Enrols with the package's token: new key, CSR, certificate (DESIGN flow 2). */
+  async enrol(): Promise<EndpointIdentity> {
+    if (!this.opts.enrolmentToken) throw new Error('not enrolled and no enrolment token in the package: reinstall the Direct Connect package');
+    this.state = 'enrolling';
+    const facts = this.opts.facts();
+    const pending = newKeyAndCsr(facts.hostName);
+    const client = new gateway.EndpointGatewayServiceClient(this.opts.brokerAddress, credentials.createSsl(Buffer.from(this.opts.caPem)), this.channelOptions());
+    try {
+      const res = await new Promise<gateway.EnrolResponse>((resolve, reject) =>
+        client.enrol({ csrPem: pending.csrPem, enrolmentToken: this.opts.enrolmentToken!, hostName: facts.hostName, os: facts.os }, (err, r) => (err ? reject(err) : resolve(r))),
+      );
+      const identity: EndpointIdentity = {
+        clientId: res.clientId, keyPem: pending.keyPem, certPem: res.certificateChainPem, caPem: res.trustBundlePem || this.opts.caPem,
+        notAfter: res.notAfter ? res.notAfter.getTime() : certificateNotAfter(res.certificateChainPem),
+      };
+      this.opts.identity.save(identity);
+      this.opts.log.info({ clientId: identity.clientId, notAfter: new Date(identity.notAfter).toISOString() }, 'endpoint enrolled');
+      return identity;
+    } finally {
+      client.close();
+    }
+  }
+
+  private channelOptions() {
+    return this.opts.serverName ? { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': this.opts.serverName, 'grpc.default_authority': this.opts.serverName } : CHANNEL_OPTIONS;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let delay: number;
+      try {
+        if (!this.opts.identity.exists()) await this.enrol();
+        const goaway = await this.channel();
+        if (this.stopped) break;
+        delay = goaway?.reconnectAfter ? goawayDelay(goaway.reconnectAfter.seconds * 1000 + goaway.reconnectAfter.nanos / 1e6, this.random) : this.backoff.next();
+        this.opts.log.info({ delayMs: delay, goaway: goaway ? gateway.goawayReasonToJSON(goaway.reason) : undefined }, 'control channel ended; reconnecting');
+      } catch (err) {
+        if (this.stopped) break;
+        this.remember(err as ServiceError);
+        delay = this.backoff.next();
+        this.opts.log.warn({ err: (err as Error).message, delayMs: delay, attempts: this.backoff.attempts }, 'cannot reach the broker; retrying');
+      }
+      this.state = 'waiting';
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private remember(err: ServiceError): void {
+    const c = classifyConnectError(err.details ?? err.message, err.code);
+    const prev = this.connectFailures[this.connectFailures.length - 1];
+    if (prev && prev.step === c.step && prev.tlsCause === c.tlsCause) {
+      this.connectFailures[this.connectFailures.length - 1] = { ...prev, attempts: prev.attempts + 1, time: new Date(this.now()), detail: c.detail };
+      return;
+    }
+    this.connectFailures.push({ step: c.step, target: this.opts.brokerAddress, time: new Date(this.now()), tlsCause: c.tlsCause, detail: c.detail, attempts: 1 });
+    if (this.connectFailures.length > MAX_REMEMBERED_FAILURES) this.connectFailures.shift();
+  }
+
+  /** One control channel, from Hello to its end; resolves with the broker's Goaway, if any. */
+  private channel(): Promise<gateway.Goaway | undefined> {
+    const identity = this.opts.identity.load()!;
+    this.state = 'connecting';
+    this.client?.close();
+    this.client = new gateway.EndpointGatewayServiceClient(
+      this.opts.brokerAddress,
+      credentials.createSsl(Buffer.from(identity.caPem || this.opts.caPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem)),
+      this.channelOptions(),
+    );
+    const call = this.client.controlChannel();
+    this.control = call;
+    let goaway: gateway.Goaway | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
+    let lastAck = performance.now();
+    let sequence = 0;
+    return new Promise((resolve, reject) => {
+      let acked = false;
+      const finish = (err?: ServiceError) => {
+        clearInterval(heartbeat);
+        if (this.control === call) this.control = undefined;
+        if (err && !acked) reject(err);
+        else resolve(goaway);
+      };
+      call.on('data', (m: gateway.ControlChannelResponse) => {
+        const msg = m.message;
+        if (!msg) return;
+        switch (msg.$case) {
+          case 'helloAck': {
+            acked = true;
+            this.helloAck = msg.value;
+            this.state = 'connected';
+            this.stats.connects++;
+            this.backoff.reset();
+            this.connectFailures.length = 0;
+            const iv = msg.value.heartbeatPolicy?.interval;
+            const everyMs = iv ? iv.seconds * 1000 + iv.nanos / 1e6 : this.opts.defaultHeartbeatMs ?? 30_000;
+            lastAck = performance.now();
+            heartbeat = setInterval(() => {
+              // A broker that stopped answering for three intervals is dead to us: reconnect.
+              if (performance.now() - lastAck > 3 * everyMs) {
+                this.opts.log.warn({ silentMs: Math.round(performance.now() - lastAck) }, 'broker stopped acknowledging heartbeats');
+                call.cancel();
+                return;
+              }
+              this.stats.heartbeats++;
+              call.write({ message: { $case: 'heartbeat', value: { sequence: ++sequence, endpointTime: new Date(this.now()), activeSessions: this.sessions.size } } });
+            }, everyMs);
+            heartbeat.unref?.();
+            const skew = msg.value.serverTime ? this.now() - msg.value.serverTime.getTime() : 0;
+            if (Math.abs(skew) > 5 * 60_000) this.opts.log.warn({ skewMs: skew }, 'this endpoint\'s clock differs from the broker\'s by more than 5 minutes; TLS may fail');
+            this.opts.log.info({ clientId: msg.value.clientId }, 'control channel open');
+            break;
+          }
+          case 'heartbeatAck':
+            lastAck = performance.now();
+            break;
+          case 'ping':
+            lastAck = performance.now();
+            call.write({ message: { $case: 'pong', value: { pingId: msg.value.pingId, endpointTime: new Date(this.now()) } } });
+            break;
+          case 'action':
+            void this.onAction(call, msg.value);
+            break;
+          case 'goaway':
+            goaway = msg.value;
+            break;
+        }
+      });
+      call.on('error', (err: ServiceError) => finish(err));
+      call.on('end', () => finish());
+      const f = this.opts.facts();
+      call.write({
+        message: {
+          $case: 'hello',
+          value: gateway.Hello.fromPartial({
+            clientId: identity.clientId, hostName: f.hostName, fqdn: f.fqdn ?? '', ipAddresses: [...f.ipAddresses], os: f.os, osVersion: f.osVersion, architecture: f.architecture,
+            toolsVersion: f.toolsVersion, recorderVersion: f.recorderVersion, actionLock: f.actionLock, recorderStatus: f.recorderStatus,
+            endpointTime: new Date(this.now()), connectFailures: [...this.connectFailures],
+          }),
+        },
+      });
+    });
+  }
+
+  private status(call: ClientDuplexStream<gateway.ControlChannelRequest, gateway.ControlChannelResponse>, actionId: string, status: common.ActionStatus, detail = '', reason = gateway.ActionFailureReason.ACTION_FAILURE_REASON_UNSPECIFIED): void {
+    call.write({ message: { $case: 'actionStatus', value: { actionId, status, detail, failureReason: reason, time: new Date(this.now()) } } });
+  }
+
+  /** SPEC 1.4.4 on the endpoint side: with action lock on, what the lock mode allows. */
+  private lockRefusal(kind: NonNullable<gateway.Action['kind']>['$case']): string | undefined {
+    if (!this.opts.facts().actionLock) return undefined;
+    const mode = this.opts.actionLockMode?.() ?? 'BLOCK_ALL';
+    if (mode === 'BLOCK_ALL') return 'action lock is on and blocks all Direct Connect actions';
+    if (kind === 'openSession' || kind === 'cancel') return undefined;
+    if (mode === 'ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION' && kind === 'configureExtension') return undefined;
+    return `action lock is on and allows only ${mode === 'ALLOW_NEW_CONNECTIONS' ? 'new connections' : 'new connections and configuration changes'}`;
+  }
+
+  private async onAction(call: ClientDuplexStream<gateway.ControlChannelRequest, gateway.ControlChannelResponse>, action: gateway.Action): Promise<void> {
+    const kind = action.kind;
+    if (!kind) return;
+    const S = common.ActionStatus;
+    if (action.expireTime && action.expireTime.getTime() < this.now()) {
+      this.status(call, action.actionId, S.ACTION_STATUS_NOT_SUCCEEDED, 'the action expired before it could run', gateway.ActionFailureReason.ACTION_FAILURE_REASON_EXPIRED);
+      return;
+    }
+    const refusal = this.lockRefusal(kind.$case);
+    if (refusal) {
+      this.status(call, action.actionId, S.ACTION_STATUS_NOT_SUCCEEDED, refusal, gateway.ActionFailureReason.ACTION_FAILURE_REASON_ACTION_LOCKED);
+      return;
+    }
+    try {
+      switch (kind.$case) {
+        case 'openSession':
+          this.status(call, action.actionId, S.ACTION_STATUS_RUNNING, 'attaching the session stream');
+          this.attach(kind.value.sessionId, action.actionId);
+          return;
+        case 'renewCertificate':
+          this.status(call, action.actionId, S.ACTION_STATUS_RUNNING);
+          await this.renew();
+          this.status(call, action.actionId, S.ACTION_STATUS_SUCCEEDED, 'certificate renewed; used from the next connection');
+          return;
+        case 'startRecorder':
+        case 'stopRecorder': {
+          const control = this.opts.handlers.controlRecorder;
+          if (!control) throw new Error('this endpoint cannot control its recorder');
+          control(kind.$case === 'startRecorder' ? 'start' : 'stop', kind.$case === 'stopRecorder' ? kind.value.reason : 'Enable Recorder action');
+          this.status(call, action.actionId, S.ACTION_STATUS_SUCCEEDED);
+          return;
+        }
+        case 'recreateDatabase':
+          if (!this.opts.handlers.recreateDatabase) throw new Error('this endpoint cannot recreate its database');
+          this.opts.handlers.recreateDatabase();
+          this.status(call, action.actionId, S.ACTION_STATUS_SUCCEEDED);
+          return;
+        case 'cancel': {
+          this.sessions.get(kind.value.actionId)?.end();
+          return;
+        }
+        case 'configureExtension':
+        case 'removeTools':
+          this.status(call, action.actionId, S.ACTION_STATUS_NOT_SUCCEEDED, `${kind.$case} is not supported by this agent yet`, gateway.ActionFailureReason.ACTION_FAILURE_REASON_NOT_SUPPORTED);
+          return;
+      }
+    } catch (err) {
+      this.status(call, action.actionId, S.ACTION_STATUS_ERROR, (err as Error).message, gateway.ActionFailureReason.ACTION_FAILURE_REASON_FAILED);
+    }
+  }
+
+  /** Renews the client certificate with a new key; the open channel and sessions stay up. */
+  async renew(): Promise<void> {
+    const current = this.opts.identity.load();
+    if (!current || !this.client) throw new Error('not enrolled');
+    const pending = newKeyAndCsr(this.opts.facts().hostName);
+    const res = await new Promise<gateway.RenewCertificateResponse>((resolve, reject) =>
+      this.client!.renewCertificate({ csrPem: pending.csrPem }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    this.opts.identity.save({
+      ...current, keyPem: pending.keyPem, certPem: res.certificateChainPem, caPem: res.trustBundlePem || current.caPem,
+      notAfter: res.notAfter ? res.notAfter.getTime() : certificateNotAfter(res.certificateChainPem),
+    });
+    this.stats.renewals++;
+    this.opts.log.info({ notAfter: res.notAfter?.toISOString() }, 'endpoint certificate renewed');
+  }
+
+  private attach(sessionId: string, actionId: string): void {
+    const stream = this.client!.sessionStream();
+    this.sessions.set(sessionId, stream);
+    const inFlight = new Map<string, { cancelled: boolean }>();
+    stream.on('data', (m: { message?: gateway.SessionStreamResponse['message'] }) => {
+      const msg = m.message;
+      if (msg?.$case === 'attached') this.stats.sessionsAttached++;
+      else if (msg?.$case === 'request') {
+        const flag = { cancelled: false };
+        inFlight.set(msg.value.requestId, flag);
+        void this.answer(stream, msg.value, flag).finally(() => inFlight.delete(msg.value.requestId));
+      } else if (msg?.$case === 'cancel') {
+        const f = inFlight.get(msg.value.requestId);
+        if (f) f.cancelled = true;
+      }
+    });
+    const done = () => {
+      this.sessions.delete(sessionId);
+      for (const f of inFlight.values()) f.cancelled = true;
+    };
+    stream.on('error', done);
+    stream.on('end', () => {
+      done();
+      stream.end();
+    });
+    stream.write({ message: { $case: 'attach', value: { sessionId, actionId } } });
+  }
+
+  /** Streams the answer, marking the final chunk `last` (one chunk of lookahead). */
+  private async answer(stream: ClientDuplexStream<gateway.SessionStreamRequest, gateway.SessionStreamResponse>, req: sessionV1.SessionRequest, flag: { cancelled: boolean }): Promise<void> {
+    let index = 0;
+    let pending: ResponsePayload | undefined;
+    const write = (payload: ResponsePayload, last: boolean) =>
+      new Promise<void>((resolve) => {
+        if (!stream.write({ message: { $case: 'response', value: { requestId: req.requestId, chunkIndex: index++, last, payload } } })) stream.once('drain', resolve);
+        else resolve();
+      });
+    for await (const payload of answerRequest(req, { now: this.now, ...this.opts.handlers })) {
+      if (flag.cancelled) {
+        await write({ $case: 'error', value: { code: 8, message: 'the request was cancelled', field: '' } }, true);
+        return;
+      }
+      if (pending) await write(pending, false);
+      pending = payload;
+    }
+    if (pending) await write(pending, true);
+    this.stats.requestsAnswered++;
+  }
+}
