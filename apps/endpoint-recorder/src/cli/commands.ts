@@ -361,12 +361,12 @@ function printPlan(plan: AuditPlan, dryRun: boolean, json: boolean | undefined, 
 /** `recorder install-audit` (SPEC 2.3): plugin, q_depth, raw logging and rules; `--dry-run` prints the diff. */
 export function installAuditCommand(opts: Common & { root: string; recorderPath?: string; dryRun?: boolean }, io: Io = stdio): number {
   const config = loadConfig(opts.config);
-  const plan = planInstall({
-    root: opts.root,
-    recorderPath: opts.recorderPath ?? join(config.configDir, 'recorder'),
-    configDir: config.configDir,
-    rawLogging: config.rawLogging,
-  });
+  const recorderPath = opts.recorderPath ?? join(config.configDir, 'recorder');
+  const planned = planInstall({ root: opts.root, recorderPath, configDir: config.configDir, rawLogging: config.rawLogging });
+  // audispd runs `path` itself: on a real root, say so now if it is not there.
+  const plan = opts.root === '/' && !existsSync(recorderPath)
+    ? { ...planned, notes: [...planned.notes, `${recorderPath} does not exist: audispd will fail to start the plugin (pass --recorder-path)`] }
+    : planned;
   if (!opts.dryRun) {
     applyPlan(plan);
     const db = openDb(config);
