@@ -32,11 +32,15 @@ export function parseAndVerifyCsr(pem: string): VerifiedCsr {
     throw new InvalidArgument(FIELD, 'must be a PEM "CERTIFICATE REQUEST" block (PKCS#10)', excerpt(pem));
   }
   let csr: forge.pki.CertificateSigningRequest;
+  let spkiDer: Buffer;
   try {
     const der = forge.pem.decode(pem).find((m) => m.type === 'CERTIFICATE REQUEST');
     if (!der) throw new Error('no CERTIFICATE REQUEST block');
     const obj = asn1.fromDer(der.body, true);
     csr = pki.certificationRequestFromAsn1(obj, false);
+    // CertificationRequest.certificationRequestInfo.subjectPKInfo, for native crypto.
+    const spki = ((obj.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[])[2]!;
+    spkiDer = Buffer.from(asn1.toDer(spki).getBytes(), 'binary');
   } catch (err) {
     const message = (err as Error).message;
     if (message.includes('OID is not RSA')) {
@@ -56,7 +60,7 @@ export function parseAndVerifyCsr(pem: string): VerifiedCsr {
   const info = csr.certificationRequestInfo;
   if (!info) throw new InvalidArgument(FIELD, 'is not a well-formed PKCS#10 certificate request (no certificationRequestInfo)');
   const signed = Buffer.from(asn1.toDer(info).getBytes(), 'binary');
-  const key = createPublicKey(pki.publicKeyToPem(publicKey));
+  const key = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
   if (!nativeVerify(hash, signed, key, Buffer.from(csr.signature as string, 'binary'))) {
     throw new InvalidArgument(FIELD, 'signature does not verify: the request was not signed by the private key of the public key it holds');
   }

@@ -107,10 +107,45 @@ export function signNative(cert: forge.pki.Certificate, privateKey: KeyObject): 
   cert.siginfo.algorithmOid = pki.oids.sha256WithRSAEncryption!;
   (cert as { signatureOid: string }).signatureOid = pki.oids.sha256WithRSAEncryption!;
   const tbs = (pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
-  (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
   const tbsDer = Buffer.from(asn1.toDer(tbs).getBytes(), 'binary');
-  cert.signature = nativeSign('sha256', tbsDer, privateKey).toString('binary');
-  return encode(cert);
+  const signature = nativeSign('sha256', tbsDer, privateKey);
+  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING },
+  // assembled from the TBS bytes just signed (re-encoding them through forge would cost as much again).
+  const der = derSequence([tbsDer, SHA256_WITH_RSA_ALGORITHM_ID, derBitString(signature)]);
+  return { pem: derToPem(der, 'CERTIFICATE'), der, subjectKeyId: subjectKeyIdOf(cert) };
+}
+
+const SHA256_WITH_RSA_ALGORITHM_ID = Buffer.from(
+  asn1
+    .toDer(
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+        asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids.sha256WithRSAEncryption!).getBytes()),
+        asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+      ]),
+    )
+    .getBytes(),
+  'binary',
+);
+
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function derSequence(parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+}
+
+function derBitString(bytes: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([0x03]), derLength(bytes.length + 1), Buffer.from([0x00]), bytes]);
+}
+
+function subjectKeyIdOf(cert: forge.pki.Certificate): string {
+  const ski = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
+  return forge.util.hexToBytes(ski?.subjectKeyIdentifier ?? '');
 }
 
 /** The slow path, kept for the benchmark baseline: forge signs in JavaScript. */
@@ -129,8 +164,7 @@ export function issueCertificate(spec: CertificateSpec, signer: Signer | 'self',
 
 function encode(cert: forge.pki.Certificate): BuiltCertificate {
   const der = Buffer.from(asn1.toDer(pki.certificateToAsn1(cert)).getBytes(), 'binary');
-  const ski = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
-  return { pem: derToPem(der, 'CERTIFICATE'), der, subjectKeyId: forge.util.hexToBytes(ski?.subjectKeyIdentifier ?? '') };
+  return { pem: derToPem(der, 'CERTIFICATE'), der, subjectKeyId: subjectKeyIdOf(cert) };
 }
 
 export function derToPem(der: Buffer, label: string): string {
