@@ -21,7 +21,7 @@ import { ProcSampler } from '../sampling/proc-sampler';
 import { followFile } from '../sources/follow-file';
 import { replayFile } from '../sources/replay-file';
 import { stdinLines } from '../sources/stdin-plugin';
-import { AUDIT_RESTART_META_KEY, formatStatus, gatherStatus } from '../status/status';
+import { AUDIT_RESTART_META_KEY, formatStatus, gatherStatus, runningPid } from '../status/status';
 
 export interface Io {
   out(text: string): void;
@@ -298,6 +298,9 @@ export function startCommand(opts: Common, io: Io = stdio): number {
       }
     }
     if (config.DisableTrace) notes.push('note: recorder.json still sets DisableTrace = 1; remove it to record');
+    if (runningPid(config.paths.pid) === null) {
+      notes.push('the recorder process is not running: restart auditd so audispd starts the plugin again, or run `recorder run`');
+    }
     const out = { state: 'started', previousReason: before.reason, notes };
     io.out(opts.json ? `${JSON.stringify(out)}\n` : `recorder started (DisableTrace cleared${before.reason ? `; it was stopped because: ${before.reason}` : ''})\n${notes.map((n) => `${n}\n`).join('')}`);
     return 0;
