@@ -100,20 +100,23 @@ describe('dcctl health against a real cert-authority', () => {
     const address = `127.0.0.1:${ca.ports.grpc}`;
     const checked = await dcctl(['--ca-file', join(tmp.dir, 'trust-bundle.pem'), 'health', address, '--json'], { env });
     expect(checked.code).toBe(0);
-    expect(checked.json()).toEqual({ address, service: '', status: 'SERVING' });
+    expect(checked.json()).toEqual({ address, service: '', status: 'SERVING', transport: 'tls' });
     const probe = await dcctl(['health', '--tls', address, '--service', 'dc.ca.v1.CertificateAuthorityService'], { env });
     expect(probe.code).toBe(0);
-    expect(probe.stdout).toBe(`${address} dc.ca.v1.CertificateAuthorityService: SERVING\n`);
+    expect(probe.stdout).toBe(`${address} dc.ca.v1.CertificateAuthorityService: SERVING (tls)\n`);
+    const auto = await dcctl(['health', address], { env });
+    expect(auto.code).toBe(0);
+    expect(auto.stdout).toBe(`${address}: SERVING (tls)\n`);
   });
 
-  it('exits 1 for a service the server does not serve, 3 for plaintext against TLS, 2 for a bad address', async () => {
+  it('exits 1 for a service the server does not serve, 3 for plaintext only against TLS, 2 for a bad address', async () => {
     const address = `127.0.0.1:${ca.ports.grpc}`;
-    const unknown = await dcctl(['health', '--tls', address, '--service', 'no.such.Service'], { env });
+    const unknown = await dcctl(['health', address, '--service', 'no.such.Service'], { env });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('does not know the service "no.such.Service"');
-    const plain = await dcctl(['--timeout', '3s', 'health', address], { env });
+    const plain = await dcctl(['--timeout', '3s', 'health', '--plaintext', address], { env });
     expect(plain.code).toBe(3);
-    expect(plain.stderr).toContain('add --tls');
+    expect(plain.stderr).toContain('tried plaintext');
     const bad = await dcctl(['health', 'localhost'], { env });
     expect(bad.code).toBe(2);
   });
