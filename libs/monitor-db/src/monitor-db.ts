@@ -2,10 +2,9 @@
 // DisableTrace bookkeeping and Recreate Database (SPEC 2.2, 2.5, 2.6, 2.10).
 import { existsSync, statSync } from 'node:fs';
 import { Connection } from './connection';
-import { MonitorDbClosed } from './errors';
+import { InvalidMonitorInput, MonitorDbClosed } from './errors';
 import { checkDatabase, type IntegrityOptions, type IntegrityResult } from './integrity';
 import type { EventFamily, SignalDefinitionRecord } from './records';
-import { InvalidMonitorInput } from './errors';
 import {
   countsByFamily,
   fileHistory,
@@ -22,7 +21,7 @@ import { moveAside, pruneMovedAside } from './retention/db-files';
 import { Retention, type RetentionOptions } from './retention/retention';
 import { BatchWriter, type BatchWriterOptions, type WriterHost } from './writer/batch-writer';
 
-/** Time source; injected so retention and batching are driven by tests, not by sleeping. */
+/** Time source; injected so tests drive retention and meta timestamps instead of sleeping. */
 export interface Clock {
   now(): number;
 }

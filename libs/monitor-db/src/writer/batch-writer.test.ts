@@ -41,6 +41,15 @@ describe('BatchWriter', () => {
     expect(w.stats()).toEqual({ pending: 0, written: 11, dropped: 0, batches: 2, failedBatches: 0 });
   });
 
+  it('saves on its own with the real timers', async () => {
+    const w = db.writer({ batchWriteDelayMs: 20 });
+    w.add(fileRecord(42, t0, '/tmp/timed'));
+    const deadline = Date.now() + 5000;
+    while (count('file_events') === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    expect(count('file_events')).toBe(1);
+    expect(w.pending).toBe(0);
+  });
+
   it('writes every record at once when BatchWriteDelayMS is 0', () => {
     const timers = new ManualTimers();
     const w = db.writer({ batchWriteDelayMs: 0, timers });

@@ -1,5 +1,5 @@
 // Turns validated records into rows inside the caller's transaction: resolves each event's
-// process row (upserting it by pid + start time), inserts the event, links signal matches.
+// process row (upserting it by pid + start time) and inserts the event.
 import type { Statements } from '../connection';
 import type { EventFamily, MonitorRecord, ProcessRef, ProcessStartRecord } from '../records';
 
