@@ -78,8 +78,8 @@ function readDigits(s: string, i: number, end: number): number {
 }
 
 /**
- * Field names repeat on every record: reuse one string per (length, first, last char) slot when
- * the text matches, instead of allocating a new key per field (a large share of GC otherwise).
+ * Record types and node names repeat on every record: reuse one string per (length, first, last
+ * char) slot when the text matches. (Field names are sliced: measured faster than this lookup.)
  */
 const KEY_CACHE: string[] = new Array<string>(4096).fill('');
 function internKey(s: string, start: number, end: number): string {
@@ -93,14 +93,13 @@ function internKey(s: string, start: number, end: number): string {
 }
 
 /**
- * Scans `k=v` pairs of s[i, end) into the flat `kv` array. Words without
+ * Scans `k=v` pairs of s[i, end) into SCRATCH from `scratchLength` on. Words without
  * `=` are collected into the returned text. `msg='…'` payloads are flattened when `flatten`.
  */
 function scanFields(
   s: string,
   i: number,
   end: number,
-  kv: string[],
   flatten: boolean,
   stripQuotes: boolean,
   text: string[] | undefined,
@@ -119,7 +118,7 @@ function scanFields(
       i = sp;
       continue;
     }
-    const key = internKey(s, i, eq);
+    const key = s.slice(i, eq);
     i = eq + 1;
     let value: string;
     const c = i < end ? s.charCodeAt(i) : -1;
@@ -132,7 +131,7 @@ function scanFields(
       // The payload ends at the last quote: values inside may hold quotes (acct="f('x')").
       let j = s.lastIndexOf("'", end - 1);
       if (j <= i) j = end;
-      text = scanFields(s, i + 1, j, kv, false, false, text);
+      text = scanFields(s, i + 1, j, false, false, text);
       sawPayload = true;
       i = j + 1;
       continue;
@@ -150,12 +149,14 @@ function scanFields(
       value = s.slice(i, sp);
       i = sp;
     }
-    kv.push(key, value);
+    SCRATCH[scratchLength++] = key;
+    SCRATCH[scratchLength++] = value;
   }
   return text;
 }
 
 const SCRATCH: string[] = [];
+let scratchLength = 0;
 
 /**
  * Parses one line. Returns the record, or the reason it is not a record (a string).
@@ -204,21 +205,24 @@ export function parseRecordOrReason(line: string, lineNumber: number): AuditReco
 
   const gs = line.indexOf(GS, i);
   const bodyEnd = gs >= 0 && gs < end ? gs : end;
-  // Fill a reused scratch array, then copy it once at its exact size (no growth reallocations).
-  SCRATCH.length = 0;
+  // Fill a reused scratch array by index (never shrunk, so never regrown), then copy once.
+  scratchLength = 0;
   sawPayload = false;
-  const text = scanFields(line, i, bodyEnd, SCRATCH, true, false, undefined);
+  const text = scanFields(line, i, bodyEnd, true, false, undefined);
   const userMessage = sawPayload;
-  const kv = SCRATCH.slice();
+  const kv = SCRATCH.slice(0, scratchLength);
   let enriched: Record<string, string> | undefined;
   if (bodyEnd < end) {
-    const ekv: string[] = [];
-    scanFields(line, bodyEnd + 1, end, ekv, false, true, undefined);
+    const from = scratchLength;
+    scanFields(line, bodyEnd + 1, end, false, true, undefined);
     enriched = {};
-    for (let k = 0; k < ekv.length; k += 2) {
-      if (ekv[k] !== '__proto__' && typeof enriched[ekv[k]] !== 'string') enriched[ekv[k]] = ekv[k + 1];
+    for (let k = from; k < scratchLength; k += 2) {
+      const key = SCRATCH[k];
+      if (key !== '__proto__' && typeof enriched[key] !== 'string') enriched[key] = SCRATCH[k + 1];
     }
   }
+  // A pathological line must not pin a huge scratch array (and its strings) forever.
+  if (scratchLength > 4096) SCRATCH.length = 0;
   return new Record_(type, node, seconds * 1000 + millis, serial, kv, enriched, text?.join(' '), lineNumber, userMessage);
 }
 
