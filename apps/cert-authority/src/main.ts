@@ -66,7 +66,8 @@ void runService({
       const caPem = config.settings.caFile ? readFileSync(config.settings.caFile) : Buffer.from(ca.trustBundle().pem);
       bearer = settingsPermissionChecker({
         address: config.settings.address,
-        credentials: grpcCredentials.createSsl(caPem, Buffer.from(callers.get('settings')?.keyPem ?? server.keyPem), Buffer.from(callers.get('settings')?.certPem ?? server.certPem)),
+        // The CA presents its own service identity (urn:dc:service:cert-authority) to settings.
+        credentials: grpcCredentials.createSsl(caPem, Buffer.from(server.keyPem), Buffer.from(server.certPem)),
         channelOptions: config.settings.serverName ? { 'grpc.ssl_target_name_override': config.settings.serverName } : undefined,
       });
     }
