@@ -103,7 +103,7 @@ export class EndpointAgent {
     if (!this.opts.enrolmentToken) throw new Error('not enrolled and no enrolment token in the package: reinstall the Direct Connect package');
     this.state = 'enrolling';
     const facts = this.opts.facts();
-    const pending = newKeyAndCsr(facts.hostName);
+    const pending = newKeyAndCsr();
     const client = new gateway.EndpointGatewayServiceClient(this.opts.brokerAddress, credentials.createSsl(Buffer.from(this.opts.caPem)), this.channelOptions());
     try {
       const res = await new Promise<gateway.EnrolResponse>((resolve, reject) =>
@@ -316,7 +316,7 @@ export class EndpointAgent {
   async renew(): Promise<void> {
     const current = this.opts.identity.load();
     if (!current || !this.client) throw new Error('not enrolled');
-    const pending = newKeyAndCsr(this.opts.facts().hostName);
+    const pending = newKeyAndCsr();
     const res = await new Promise<gateway.RenewCertificateResponse>((resolve, reject) =>
       this.client!.renewCertificate({ csrPem: pending.csrPem }, (err, r) => (err ? reject(err) : resolve(r))),
     );

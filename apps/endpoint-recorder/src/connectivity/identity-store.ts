@@ -19,13 +19,13 @@ export interface PendingKey {
   readonly csrPem: string;
 }
 
-/** A new RSA key (the CA accepts RSA ≥ 2048) and a CSR for it; the CA writes the subject. */
-export function newKeyAndCsr(hostName: string): PendingKey {
+/** A new RSA key (the CA accepts RSA ≥ 2048) and a CSR for it, subject empty: the CA assigns the client id. */
+export function newKeyAndCsr(): PendingKey {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const csr = forge.pki.createCertificationRequest();
   csr.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  csr.setSubject([{ name: 'commonName', value: hostName.slice(0, 64) || 'endpoint' }]);
+  csr.setSubject([]);
   csr.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
   return { keyPem, csrPem: forge.pki.certificationRequestToPem(csr) };
 }

@@ -21,11 +21,11 @@ export function rsaKeyPair(): KeyPairPem {
   };
 }
 
-/** A CSR as an endpoint makes it (empty subject is fine: the CA writes the client id). */
-export function makeCsr(key: KeyPairPem, commonName = 'endpoint'): string {
+/** A CSR as an endpoint makes it: empty subject, the CA writes the client id it assigns. */
+export function makeCsr(key: KeyPairPem): string {
   const csr = pki.createCertificationRequest();
   csr.publicKey = pki.publicKeyFromPem(key.publicKeyPem);
-  csr.setSubject([{ name: 'commonName', value: commonName }]);
+  csr.setSubject([]);
   csr.sign(pki.privateKeyFromPem(key.privateKeyPem), forge.md.sha256.create());
   return pki.certificationRequestToPem(csr);
 }
