@@ -137,6 +137,19 @@ describe('recorder CLI', () => {
     expect(JSON.parse(recorder(['--status', '--json', '--config', dir]).out)).toMatchObject({ state: 'not running', eventsByFamily: { security: 20 } });
   });
 
+  it('as an audispd plugin, saves what it has and exits on SIGTERM while stdin stays open', async () => {
+    const dir = tempDir('rec-cli-');
+    writeFileSync(join(dir, 'recorder.json'), JSON.stringify({ EventQueueExpirationSeconds: 1 }));
+    const child = spawn(process.execPath, [main, 'plugin', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    cleanups.push(() => child.kill('SIGKILL'));
+    child.stdin.write(readFileSync(corpus('hub/auditd-postexploit-rm.log')));
+    await waitFor(() => existsSync(join(dir, 'recorder.pid')) && readFileSync(join(dir, 'recorder.log'), 'utf8').includes('recorder started'), { what: 'the plugin to start' });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(JSON.parse(recorder(['--status', '--json', '--config', dir]).out)).toMatchObject({ eventsByFamily: { process: 10 } });
+  });
+
   it('run --follow records appended lines, shows as running, and stops on SIGTERM', async () => {
     const dir = tempDir('rec-cli-');
     writeFileSync(join(dir, 'recorder.json'), JSON.stringify({ BatchWriteDelayMS: 0, processSampleIntervalSeconds: 0, EventQueueExpirationSeconds: 1 }));

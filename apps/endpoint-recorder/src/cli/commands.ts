@@ -236,6 +236,8 @@ export async function runCommand(opts: Common & { follow?: string; fromStart?: b
     }
     db?.close();
     rlog.close();
+    // audispd keeps our stdin open; a stop by signal must not leave the process waiting on it.
+    if (!opts.follow) process.stdin.destroy();
   }
 }
 
