@@ -136,3 +136,16 @@ describe('interpretEvent', () => {
     expect(event('SYSCALL arch=c000003e syscall=9999 success=yes exit=0').process.syscall).toBe('unknown-syscall(9999)');
   });
 });
+
+describe('interpretEvent without a CWD record', () => {
+  it('places a bare file name in the directory of an absolute PARENT item', () => {
+    const e = interpretEvent(
+      [
+        'type=SYSCALL msg=audit(1.000:1): arch=c000003e syscall=87 success=yes exit=0 pid=2',
+        'type=PATH msg=audit(1.000:1): item=0 name="/var/tmp/" nametype=PARENT',
+        'type=PATH msg=audit(1.000:1): item=1 name="gone.txt" nametype=DELETE',
+      ].map((l) => parseRecord(l) as AuditRecord),
+    );
+    expect(e).toMatchObject({ kind: 'file', operation: 'delete', path: '/var/tmp/gone.txt', cwd: undefined });
+  });
+});

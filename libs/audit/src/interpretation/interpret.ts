@@ -295,19 +295,26 @@ function processStart(base: Base, g: Gathered, process: ProcessContext): AuditEv
   };
 }
 
-/** Absolute form of a PATH name: relative names are joined to the CWD. */
-function resolvePath(name: string | undefined, cwd: string | undefined): string | undefined {
+/**
+ * Absolute form of a PATH name: relative names are joined to the CWD; without a CWD record, a
+ * bare file name is placed in the directory of an absolute PARENT item.
+ */
+function resolvePath(name: string | undefined, cwd: string | undefined, parent?: string): string | undefined {
   if (name === undefined || name === '(null)') return undefined;
   const decoded = decodeFieldValue(name);
   if (decoded.startsWith('/')) return posix.normalize(decoded);
-  if (cwd === undefined) return decoded;
-  return posix.join(cwd, decoded);
+  if (cwd !== undefined) return posix.join(cwd, decoded);
+  if (parent !== undefined && parent.startsWith('/') && !decoded.includes('/')) return posix.join(parent, decoded);
+  return decoded;
 }
 
 function fileEvent(base: Base, g: Gathered, op: FileOperation | 'open', syscall: AuditRecord): AuditEvent | undefined {
   const paths = g.paths ?? [];
   const cwdRaw = g.cwd?.get('cwd');
   const cwd = cwdRaw !== undefined ? decodeFieldValue(cwdRaw) : undefined;
+  const parentRaw = paths.find((p) => p.get('nametype') === 'PARENT')?.get('name');
+  const parentDir = parentRaw !== undefined && parentRaw !== '(null)' ? decodeFieldValue(parentRaw) : undefined;
+  const resolve = (name: string | undefined): string | undefined => resolvePath(name, cwd, parentDir);
   const byType = (t: string): AuditRecord | undefined => paths.find((p) => p.get('nametype') === t);
   // The object: the CREATE/DELETE item when present, else the last non-PARENT item, else any.
   const created = byType('CREATE');
@@ -322,17 +329,17 @@ function fileEvent(base: Base, g: Gathered, op: FileOperation | 'open', syscall:
     else if (!Number.isNaN(flags) && ((flags & O_ACCMODE) !== 0 || (flags & (O_TRUNC | O_CREAT)) !== 0)) operation = 'write';
     else return undefined; // opened for reading: not a file change
   } else operation = op;
-  let path = resolvePath(object?.get('name'), cwd);
+  let path = resolve(object?.get('name'));
   let oldPath: string | undefined;
   if (operation === 'rename') {
-    oldPath = resolvePath(deleted?.get('name'), cwd);
-    path = resolvePath(created?.get('name'), cwd) ?? path;
+    oldPath = resolve(deleted?.get('name'));
+    path = resolve(created?.get('name')) ?? path;
   } else if (operation === 'link') {
-    path = resolvePath((created ?? object)?.get('name'), cwd);
+    path = resolve((created ?? object)?.get('name'));
     const target = paths.find((p) => p !== created && p.get('nametype') === 'NORMAL');
-    oldPath = resolvePath(target?.get('name'), cwd);
+    oldPath = resolve(target?.get('name'));
   } else if (operation === 'delete') {
-    path = resolvePath((deleted ?? object)?.get('name'), cwd);
+    path = resolve((deleted ?? object)?.get('name'));
   }
   return {
     kind: 'file',
