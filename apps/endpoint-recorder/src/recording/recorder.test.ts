@@ -174,6 +174,20 @@ function execveLines(n: number, t0 = 1_700_000_000): string[] {
   return lines;
 }
 
+describe('signals', () => {
+  it('attach matching signal names to events and keep RecordSignalMatches of them per signal', async () => {
+    const r = rig({
+      'recorder.json': { RecordSignalMatches: 3 },
+      'signals.json': { version: 1, signals: [{ id: 'rm-by-user', name: 'rm by a user', severity: 'low', family: 'process', when: { all: [{ field: 'exe', endsWith: '/rm' }, { field: 'process.uid', gte: 1000 }] } }] },
+    });
+    await r.recorder.run(replayFile(corpus('hub/auditd-postexploit-rm.log')));
+    expect(r.recorder.pipeline.stats().signalMatches).toBe(10);
+    const kept = r.rows("SELECT family, event_id FROM signal_matches WHERE signal_name = 'rm by a user' ORDER BY time");
+    expect(kept).toHaveLength(3);
+    expect(kept.every((m) => m.family === 'process')).toBe(true);
+  });
+});
+
 describe('PendingEventCap', () => {
   it('drops and counts a burst beyond the cap while the writer holds its batch, keeping memory bounded', () => {
     // BatchWriteDelayMS 5000 and a large NewEventLimit: nothing is saved during the burst, so every
