@@ -2,8 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { credentials as grpcCredentials } from '@grpc/grpc-js';
+import { InvalidArgumentError } from 'commander';
 import { caV1, DESCRIPTOR_SET_BASE64 } from '@dc/proto';
 import {
+  ConfigError,
   createLogger,
   createMetricsRegistry,
   loadConfig,
@@ -15,9 +17,9 @@ import {
 import { ensureCallerCredentials, ensureServerCredential, writeTrustBundle } from './bootstrap/credentials';
 import { CertificateAuthority } from './certificate-authority';
 import { systemClock } from './clock';
-import { configSchema, ENV_PREFIX } from './config';
+import { type CaConfig, configSchema, ENV_PREFIX } from './config';
 import { type BearerTokenChecker, CallerAuth } from './grpc/caller-auth';
-import { createCaService } from './grpc/ca-service';
+import { caMetrics, createCaService } from './grpc/ca-service';
 import { LiveTlsCredentials } from './grpc/live-tls';
 import { settingsPermissionChecker } from './grpc/settings-permission-checker';
 
@@ -27,16 +29,26 @@ const program = serviceProgram({
   envPrefix: ENV_PREFIX,
 })
   .option('--data-dir <dir>', 'data directory (ca.db, keys/, credentials/, trust-bundle.pem)')
-  .option('--port <port>', 'gRPC port (0: any free port)', (v) => Number(v));
+  .option('--port <port>', 'gRPC port (0: any free port)', (v) => {
+    if (!/^\d{1,5}$/.test(v)) throw new InvalidArgumentError('must be a whole number from 0 to 65535');
+    return Number(v);
+  });
 program.parse();
 const flags = program.opts<{ config?: string; logLevel?: string; dataDir?: string; port?: number }>();
 
-const config = loadConfig({
-  schema: configSchema,
-  file: flags.config,
-  envPrefix: ENV_PREFIX,
-  overrides: { logLevel: flags.logLevel, dataDir: flags.dataDir, 'grpc.port': flags.port },
-});
+let config: CaConfig;
+try {
+  config = loadConfig({
+    schema: configSchema,
+    file: flags.config,
+    envPrefix: ENV_PREFIX,
+    overrides: { logLevel: flags.logLevel, dataDir: flags.dataDir, 'grpc.port': flags.port },
+  });
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`cert-authority: ${err.message}\n`);
+  process.exit(2);
+}
 const { log } = createLogger({ name: 'cert-authority', level: config.logLevel });
 
 void runService({
@@ -83,8 +95,10 @@ void runService({
       bearer,
       clock: systemClock,
     });
+    const registry = createMetricsRegistry('cert-authority');
     const service = createCaService({
       ca,
+      metrics: caMetrics(registry),
       auth,
       log: log.child({ component: 'grpc' }),
       onTrustBundleChanged: () => {
@@ -101,7 +115,7 @@ void runService({
       descriptorSetBase64: DESCRIPTOR_SET_BASE64,
       log,
     });
-    const metrics = await startMetricsServer({ registry: createMetricsRegistry('cert-authority'), ...config.metrics, log });
+    const metrics = await startMetricsServer({ registry, ...config.metrics, log });
     log.info({ trustBundleFile: bundleFile, serverNames: config.tls.serverNames }, 'TLS ready');
     return {
       ports: { grpc: grpc.port, metrics: metrics.port },

@@ -20,7 +20,7 @@ async function start(): Promise<SpawnedService> {
   app = await spawnService({
     entry: distEntry('apps/cert-authority'),
     args: ['--data-dir', dataDir, '--port', '0'],
-    env: { DC_CA_METRICS__ENABLED: 'false', DC_CA_LOG_LEVEL: 'debug' },
+    env: { DC_CA_METRICS__PORT: '0', DC_CA_LOG_LEVEL: 'debug' },
     startTimeoutMs: 60_000,
   });
   return app;
@@ -81,6 +81,17 @@ afterAll(async () => {
 });
 
 const P = caV1.CertificatePurpose;
+
+describe('the cert-authority process', () => {
+  it('exits with code 2 and names the key, the source and the rule on bad configuration', () => {
+    const r = spawnSync(process.execPath, [distEntry('apps/cert-authority'), '--data-dir', join(tmp.dir, 'unused')], {
+      env: { ...process.env, DC_CA_GRPC__PORT: '70000' },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('config key "grpc.port" (env DC_CA_GRPC__PORT): must be from 0 to 65535 (got 70000)');
+  });
+});
 
 describe('the cert-authority gRPC service', () => {
   it('serves the trust bundle and the revocation list to anyone, and writes bootstrap credentials 0600', async () => {
@@ -249,6 +260,13 @@ describe('the cert-authority gRPC service', () => {
     });
     expect(fresh.certificate!.issuerSerial).toBe(rotated.root!.serial);
     expect(opensslVerify(tmp.dir, fresh.certificateChainPem, bundle.trustBundlePem).ok).toBe(true);
+  });
+
+  it('counts requests and issued certificates on /metrics', async () => {
+    const res = await fetch(`http://127.0.0.1:${app!.ports.metrics}/metrics`);
+    const text = await res.text();
+    expect(text).toMatch(/dc_ca_certificates_issued_total\{kind="client",service="cert-authority"\} 1/);
+    expect(text).toMatch(/dc_ca_requests_total\{method="RotateRoot",code="OK",service="cert-authority"\} 1/);
   });
 
   it('refuses a caller whose service certificate was revoked', async () => {

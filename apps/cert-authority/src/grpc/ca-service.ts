@@ -3,6 +3,7 @@ import type { handleUnaryCall, sendUnaryData, ServerUnaryCall, ServiceError } fr
 import { FailedPrecondition, InvalidArgument, toServiceError } from '@dc/service-kit';
 import { caV1 } from '@dc/proto';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import type { CertificateAuthority } from '../certificate-authority';
 import { ANONYMOUS, type Caller, type CallerAuth, Permission } from './caller-auth';
 import { certificateToProto, durationMs, kindFromPurpose, reasonFromProto, reasonToProto, rootToProto, tokenToProto } from './mapping';
@@ -16,6 +17,20 @@ export interface CaServiceOptions {
   readonly log: Logger;
   /** Called after a root rotation, to reload the TLS trust and rewrite trust-bundle.pem. */
   readonly onTrustBundleChanged?: () => void;
+  readonly metrics?: CaMetrics;
+}
+
+export interface CaMetrics {
+  readonly requests: Counter<'method' | 'code'>;
+  readonly issued: Counter<'kind'>;
+}
+
+/** dc_ca_requests_total{method,code} and dc_ca_certificates_issued_total{kind}. */
+export function caMetrics(registry: Registry): CaMetrics {
+  return {
+    requests: new Counter({ name: 'dc_ca_requests_total', help: 'CA rpcs by method and gRPC status code', labelNames: ['method', 'code'], registers: [registry] }),
+    issued: new Counter({ name: 'dc_ca_certificates_issued_total', help: 'Certificates issued (including renewals) by kind', labelNames: ['kind'], registers: [registry] }),
+  };
 }
 
 export function createCaService(opts: CaServiceOptions): caV1.CertificateAuthorityServiceServer {
@@ -28,10 +43,14 @@ export function createCaService(opts: CaServiceOptions): caV1.CertificateAuthori
       void (async () => {
         try {
           const caller = permission === 'public' ? ANONYMOUS : await auth.authorise(call, permission, method);
-          callback(null, fn(call.request, caller));
+          const response = fn(call.request, caller);
+          opts.metrics?.requests.inc({ method: name, code: 'OK' });
+          callback(null, response);
         } catch (err) {
-          log.debug({ method, err: (err as Error).message }, 'request refused');
-          callback(toServiceError(err, log) as ServiceError, null);
+          const mapped = toServiceError(err, log);
+          log.debug({ method, code: mapped.code, err: mapped.details }, 'request refused');
+          opts.metrics?.requests.inc({ method: name, code: String(mapped.code) });
+          callback(mapped as ServiceError, null);
         }
       })();
     };
@@ -46,8 +65,10 @@ export function createCaService(opts: CaServiceOptions): caV1.CertificateAuthori
   })();
   const toProto = (c: Parameters<typeof certificateToProto>[0]) => certificateToProto(c, rootSerial);
   const bundlePem = () => ca.trustBundle().pem;
-  const audit = (caller: Caller, event: string, fields: Record<string, unknown>) =>
+  const audit = (caller: Caller, event: string, fields: Record<string, unknown>) => {
     log.info({ caller: `${caller.kind}:${caller.name}`, ...fields }, event);
+    if (typeof fields.kind === 'string') opts.metrics?.issued.inc({ kind: fields.kind });
+  };
 
   return {
     issueCertificate: unary<caV1.IssueCertificateRequest, caV1.IssueCertificateResponse>('IssueCertificate', CRON_EXEC, (req, caller) => {
@@ -77,7 +98,7 @@ export function createCaService(opts: CaServiceOptions): caV1.CertificateAuthori
         hostName: req.hostName,
         validityMs: durationMs('validity', req.validity),
       });
-      audit(caller, 'endpoint enrolled', { serial: certificate.serial, clientId: endpointId, hostName: req.hostName, tokenId: certificate.enrolmentTokenId });
+      audit(caller, 'endpoint enrolled', { serial: certificate.serial, kind: certificate.kind, clientId: endpointId, hostName: req.hostName, tokenId: certificate.enrolmentTokenId });
       return { clientId: endpointId, certificate: toProto(certificate), certificateChainPem: certificate.certificatePem, trustBundlePem: bundlePem() };
     }),
 
@@ -117,7 +138,7 @@ export function createCaService(opts: CaServiceOptions): caV1.CertificateAuthori
         revokePrevious: req.revokePrevious,
       });
       const c = renewed.certificate;
-      audit(caller, 'certificate renewed', { serial: c.serial, renewedFrom: c.renewedFrom, notAfter: c.notAfter, revokedPrevious: req.revokePrevious });
+      audit(caller, 'certificate renewed', { serial: c.serial, kind: c.kind, renewedFrom: c.renewedFrom, notAfter: c.notAfter, revokedPrevious: req.revokePrevious });
       return { certificate: toProto(c), certificateChainPem: c.certificatePem, privateKeyPem: renewed.privateKeyPem ?? '', trustBundlePem: bundlePem() };
     }),
 
