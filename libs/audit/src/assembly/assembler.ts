@@ -33,9 +33,10 @@ interface OpenEvent {
  * Synchronous assembler for hot paths (e.g. an audispd plugin reading stdin).
  *
  * Records sharing (node, timestamp, serial) form one event. An event completes on its EOE
- * record (a user-space message, `msg='…'`, is a whole event by itself); or once a newer event has opened and either stream time (record timestamps) moved
- * `graceMs` past it or `graceEvents` newer events opened (late records of interleaved events
- * still join); or on `expire()` after `timeoutMs` of wall-clock time; or on `flush()`. At most
+ * record (a user-space message, `msg='…'`, is a whole event by itself); or once a newer event
+ * has opened and either stream time (record timestamps) moved `graceMs` past it or
+ * `graceEvents` newer events opened (late records of interleaved events still join); or on
+ * `expire()` after `timeoutMs` of wall-clock time; or on `flush()`. At most
  * `maxOpenEvents` stay open: beyond that the oldest is emitted with `incomplete: true`.
  *
  * @example

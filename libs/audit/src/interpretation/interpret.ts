@@ -160,16 +160,38 @@ export function interpretEvent(records: readonly AuditRecord[], incomplete = fal
     if (netOp !== undefined) return networkEvent(base, g, netOp, process);
     if (PRIVILEGE_SYSCALLS.has(syscall) && process.success !== false) {
       return {
-        kind: 'security', node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete, action: 'privilege-change', account: undefined,
+        kind: 'security',
+        node: base.node,
+        timestamp: base.timestamp,
+        serial: base.serial,
+        recordTypes: base.recordTypes,
+        process: base.process,
+        records: base.records,
+        incomplete: base.incomplete,
+        action: 'privilege-change',
+        account: undefined,
         result: process.success === undefined ? undefined : 'success',
-        terminal: process.tty, remoteAddress: undefined, hostname: undefined, operation: syscall, command: undefined,
+        terminal: process.tty,
+        remoteAddress: undefined,
+        hostname: undefined,
+        operation: syscall,
+        command: undefined,
       };
     }
   }
-  return { kind: 'other', node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete, };
+  return {
+    kind: 'other',
+    node: base.node,
+    timestamp: base.timestamp,
+    serial: base.serial,
+    recordTypes: base.recordTypes,
+    process: base.process,
+    records: base.records,
+    incomplete: base.incomplete,
+  };
 }
 
-/** Header shared by every event; copied field by field so each kind keeps one object shape. */
+/** Header shared by every event; copied field by field (no spread: measured slower) so each kind keeps one shape. */
 interface Base {
   node: string | undefined;
   timestamp: number;
@@ -286,7 +308,13 @@ function processStart(base: Base, g: Gathered, process: ProcessContext): AuditEv
   const firstPath = g.paths?.[0]?.get('name');
   return {
     kind: 'process-start',
-    node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete,
+    node: base.node,
+    timestamp: base.timestamp,
+    serial: base.serial,
+    recordTypes: base.recordTypes,
+    process: base.process,
+    records: base.records,
+    incomplete: base.incomplete,
     exe: process.exe ?? (firstPath !== undefined ? decodeFieldValue(firstPath) : undefined),
     argv,
     argc,
@@ -343,7 +371,13 @@ function fileEvent(base: Base, g: Gathered, op: FileOperation | 'open', syscall:
   }
   return {
     kind: 'file',
-    node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete,
+    node: base.node,
+    timestamp: base.timestamp,
+    serial: base.serial,
+    recordTypes: base.recordTypes,
+    process: base.process,
+    records: base.records,
+    incomplete: base.incomplete,
     operation,
     path,
     oldPath,
@@ -361,7 +395,13 @@ function networkEvent(base: Base, g: Gathered, operation: NetworkOperation, proc
   const local = operation === 'bind' || operation === 'listen';
   return {
     kind: 'network',
-    node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete,
+    node: base.node,
+    timestamp: base.timestamp,
+    serial: base.serial,
+    recordTypes: base.recordTypes,
+    process: base.process,
+    records: base.records,
+    incomplete: base.incomplete,
     operation,
     family: addr?.family,
     remote: local ? undefined : addr,
@@ -385,7 +425,13 @@ function securityEvent(base: Base, r: AuditRecord, action: SecurityAction, proce
   const terminal = text(r.get('terminal')) ?? (r.get('tty') !== undefined ? r.get('tty') : process.tty);
   return {
     kind: 'security',
-    node: base.node, timestamp: base.timestamp, serial: base.serial, recordTypes: base.recordTypes, process: base.process, records: base.records, incomplete: base.incomplete,
+    node: base.node,
+    timestamp: base.timestamp,
+    serial: base.serial,
+    recordTypes: base.recordTypes,
+    process: base.process,
+    records: base.records,
+    incomplete: base.incomplete,
     action,
     account,
     result,
