@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
 interface ComposeService {
+  restart?: string;
+  entrypoint?: string[];
   build?: { context: string; dockerfile: string; target: string };
   image?: string;
   command?: string[];
@@ -37,6 +39,9 @@ const composeText = readFileSync(COMPOSE_PATH, 'utf8');
 const compose = parseYaml(composeText, { merge: true }) as ComposeFile;
 const SERVER_APPS = ['cert-authority', 'settings', 'module-server', 'zone-proxy'];
 const RECORDERS = ['recorder-direct', 'recorder-zone'];
+/** One-shot services (restart "no"): run to completion before what depends on them. */
+const ONE_SHOT = Object.keys(compose.services).filter((n) => compose.services[n]!.restart === 'no');
+const LONG_RUNNING = Object.keys(compose.services).filter((n) => !ONE_SHOT.includes(n));
 
 // ---- the Dockerfile, read as stages -----------------------------------------------------------
 
@@ -106,26 +111,30 @@ describe('docker-compose.yml against the Compose Specification', () => {
 });
 
 describe('docker-compose.yml and docker/Dockerfile', () => {
-  it('has the npm start topology: CA, settings, module server, a zone proxy, two endpoint recorders', () => {
-    expect(Object.keys(compose.services).sort()).toEqual([...SERVER_APPS, ...RECORDERS].sort());
+  it('has the npm start topology: CA, settings, module server, a zone proxy (and its installer), two endpoint recorders', () => {
+    expect(LONG_RUNNING.sort()).toEqual([...SERVER_APPS, ...RECORDERS].sort());
+    expect(ONE_SHOT).toEqual(['zone-proxy-install']);
   });
 
-  it('gives every service its own data volume, declared at the top level', () => {
+  it('gives every service its own data volume (others only read-only), declared at the top level', () => {
     const used = new Set<string>();
-    for (const [name, svc] of Object.entries(compose.services)) {
+    for (const name of ONE_SHOT) namedVolumes(compose.services[name]!).forEach((_target, v) => used.add(v));
+    for (const name of LONG_RUNNING) {
+      const svc = compose.services[name]!;
       const mine = [...namedVolumes(svc).keys()];
-      expect(mine, name).toEqual([`${name}-data`]);
+      expect(mine[0], name).toBe(`${name}-data`);
+      for (const other of (svc.volumes ?? []).filter((v) => !v.startsWith(`${name}-data:`))) expect(other, `${name} mounts ${other}`).toMatch(/:ro$/);
       mine.forEach((v) => used.add(v));
     }
     expect(Object.keys(compose.volumes).sort()).toEqual([...used].sort());
   });
 
-  it('waits only for healthy dependencies that have a health check', () => {
+  it('waits only for healthy dependencies that have a health check, or for one-shot services to complete', () => {
+    for (const name of LONG_RUNNING) expect(compose.services[name]!.healthcheck?.test?.length, `${name} healthcheck`).toBeGreaterThan(1);
     for (const [name, svc] of Object.entries(compose.services)) {
-      expect(svc.healthcheck?.test?.length, `${name} healthcheck`).toBeGreaterThan(1);
       for (const [dep, cond] of Object.entries(svc.depends_on ?? {})) {
         expect(compose.services[dep], `${name} depends on ${dep}`).toBeDefined();
-        expect(cond.condition).toBe('service_healthy');
+        expect(cond.condition, `${name} -> ${dep}`).toBe(ONE_SHOT.includes(dep) ? 'service_completed_successfully' : 'service_healthy');
       }
     }
   });
@@ -144,7 +153,8 @@ describe('docker-compose.yml and docker/Dockerfile', () => {
   });
 
   it('declares the same ports and health check in the Dockerfile stage and the compose service', () => {
-    for (const [name, svc] of Object.entries(compose.services)) {
+    for (const name of LONG_RUNNING) {
+      const svc = compose.services[name]!;
       const s = stage(svc.build!.target)!;
       const exposed = instruction(s, 'EXPOSE').flatMap((e) => e.split(/\s+/)).map(Number).sort((a, b) => a - b);
       expect(exposed, `${name} EXPOSE`).toEqual(containerPorts(svc));
@@ -154,7 +164,7 @@ describe('docker-compose.yml and docker/Dockerfile', () => {
       if (test[0] === 'CMD') expect(cmd, `${name} HEALTHCHECK`).toEqual(test.slice(1));
       else expect(cmd, `${name} HEALTHCHECK`).toEqual(['sh', '-c', test[1]]);
       const volumes = instruction(s, 'VOLUME').flatMap((v) => jsonArg(v));
-      expect(volumes, `${name} VOLUME`).toEqual([...namedVolumes(svc).values()]);
+      expect(volumes, `${name} VOLUME`).toEqual([namedVolumes(svc).get(`${name}-data`)]);
     }
   });
 
@@ -214,13 +224,15 @@ describe('every compose service run as a process with its compose configuration'
   const preload = join(tmp.dir, 'compose-dns.cjs');
   const running = new Map<string, { ports?: Record<string, number>; stop(): Promise<unknown> }>();
   const rewriters = new Map<string, (text: string) => string>();
+  const volumeDir = (volume: string) => join(tmp.dir, `volume-${volume}`);
 
   /** Container paths -> temp dirs, /app -> the workspace, 127.0.0.1 -> the service's address. */
   function rewriterFor(name: string, svc: ComposeService): (text: string) => string {
     const mounts: Array<[string, string]> = [];
     for (const v of svc.volumes ?? []) {
       const [source, target] = v.split(':');
-      const dir = join(tmp.dir, `${name}--${source!.replace(/[^a-z0-9-]/gi, '_')}`);
+      // A named volume is one directory whoever mounts it; a bind mount is the service's own.
+      const dir = compose.volumes[source!] !== undefined ? volumeDir(source!) : join(tmp.dir, `${name}--bind-${source!.replace(/[^a-z0-9-]/gi, '_')}`);
       mkdirSync(dir, { recursive: true });
       if (target === '/var/log/audit') writeFileSync(join(dir, 'audit.log'), '');
       mounts.push([target!, dir]);
@@ -263,6 +275,13 @@ describe('every compose service run as a process with its compose configuration'
         DC_COMPOSE_HOSTS: JSON.stringify(hosts),
       };
       for (const [k, v] of Object.entries(svc.environment ?? {})) env[k] = rewrite(String(v));
+      if (ONE_SHOT.includes(name)) {
+        // depends_on: service_completed_successfully — it must run to exit 0 first.
+        const entrypoint = (svc.entrypoint ?? []).map(rewrite);
+        const r = spawnSync(entrypoint[0]!, [...entrypoint.slice(1), ...(svc.command ?? []).map(rewrite)], { cwd: tmp.dir, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+        expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+        continue;
+      }
       const { entry, args } = commandOf(svc, rewrite);
       if (SERVER_APPS.includes(name)) {
         const s: SpawnedService = await spawnService({ entry, args, env, cwd: tmp.dir, startTimeoutMs: 30_000 });
@@ -297,10 +316,21 @@ describe('every compose service run as a process with its compose configuration'
     expect(healthcheckPasses(name)).toBe(true);
   });
 
+  it('has the zone proxy installer write the provision payload into the zone proxy volume once (SPEC 1.4.6)', () => {
+    const payload = readFileSync(join(volumeDir('zone-proxy-data'), 'settings', 'PROVISION.txt'), 'utf8');
+    expect(payload).toMatch(/^-----BEGIN PROVISION SECRET-----\n[A-Za-z0-9+/=\n]+-----END PROVISION SECRET-----\n-----BEGIN CERTIFICATE-----\n/);
+    const again = spawnSync('sh', ['-c', rewriters.get('zone-proxy')!(compose.services['zone-proxy-install']!.command![0]!)], {
+      env: { ...process.env, DC_ZONE_PROXY_INSTALL_DIR: volumeDir('zone-proxy-data') },
+      encoding: 'utf8',
+    });
+    expect(again.status).toBe(0);
+    expect(readFileSync(join(volumeDir('zone-proxy-data'), 'settings', 'PROVISION.txt'), 'utf8')).toBe(payload);
+  });
+
   it('keeps each service\'s data in its own volume', () => {
-    for (const name of Object.keys(compose.services)) {
-      const [volume] = namedVolumes(compose.services[name]!).keys();
-      const dir = join(tmp.dir, `${name}--${volume}`);
+    for (const name of LONG_RUNNING) {
+      const volume = `${name}-data`;
+      const dir = volumeDir(volume);
       const files = spawnSync('ls', ['-A', dir], { encoding: 'utf8' }).stdout.trim();
       expect(files.length, `${name} wrote into ${volume}`).toBeGreaterThan(0);
     }
