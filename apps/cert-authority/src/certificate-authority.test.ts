@@ -1,3 +1,4 @@
+// The CA end to end in one process: roots, issuing, enrolment, listing, renewal, revocation, rotation.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -144,8 +144,9 @@ export class CertificateAuthority {
   // --- issuing
 
   /**
-   * Issues a server, client, zone proxy or service certificate. Server kinds need a name to be
-   * verified by: without dns_names/ip_addresses, the common name (a host or IP) becomes the SAN.
+   * Issues a server, client, zone proxy or service certificate. Server and zone proxy kinds need
+   * a name to be verified by: without dns_names/ip_addresses, the common name (a host or IP)
+   * becomes the SAN.
    */
   issueCertificate(req: IssueRequest): IssuedCertificate {
     if (!CERTIFICATE_KINDS.includes(req.kind) || req.kind === 'endpoint') {
@@ -159,8 +160,9 @@ export class CertificateAuthority {
     });
     const ips = (req.ipAddresses ?? []).map((ip, i) => ({ ipAddress: parseIp(`ip_addresses[${i}]`, ip) }));
     let names = collectAltNames([...hosts, ...ips]);
-    const serves = PROFILES[req.kind].purpose !== 'client';
-    if (serves && names.dnsNames.length === 0 && names.ipAddresses.length === 0) {
+    // A service is named by its URI SAN; other server kinds are verified by host name or IP.
+    const namedByHost = PROFILES[req.kind].purpose !== 'client' && req.kind !== 'service';
+    if (namedByHost && names.dnsNames.length === 0 && names.ipAddresses.length === 0) {
       names = collectAltNames([parseHost('common_name', commonName)]);
     }
     const label = req.label ?? '';

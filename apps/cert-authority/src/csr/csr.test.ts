@@ -1,3 +1,4 @@
+// CSR parsing and verification, and the endpoint name rule, table by table.
 import { generateKeyPairSync } from 'node:crypto';
 import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
