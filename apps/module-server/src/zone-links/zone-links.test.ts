@@ -1,0 +1,235 @@
+// Zone links across real processes: the built zone proxy, provisioned and linked by ZoneLinks,
+// relaying endpoints' calls with real mutual TLS and certificates from a real (test) CA.
+import { type ClientDuplexStream, status } from '@grpc/grpc-js';
+import type { gatewayV1 as gateway } from '@dc/proto';
+import { pino } from 'pino';
+import { makeTempDir, type SpawnedService, waitFor } from '@dc/service-kit/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildZoneProxy, EchoGateway, endpointClient, freePort, MemoryZoneProxySettings, runInstaller, spawnZoneProxy } from './testing/fixtures';
+import { ZoneTestCa } from './testing/zone-test-ca';
+import type { ZoneProxyRecord } from './zone-proxy-directory';
+import { ZoneLinks } from './zone-links';
+
+const log = pino({ level: 'silent' });
+let entry: string;
+let ca: ZoneTestCa;
+/** Per test (clients, streams). */
+const cleanup: Array<() => unknown> = [];
+/** For the whole file (the zone proxy process, temp dirs, links). */
+const finalCleanup: Array<() => unknown> = [];
+
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+afterAll(async () => {
+  for (const f of finalCleanup.splice(0).reverse()) await f();
+});
+
+interface Topology {
+  proxy: SpawnedService;
+  installDir: string;
+  installed: ReturnType<typeof runInstaller>;
+  endpointAddress: string;
+  record(id: string): ZoneProxyRecord;
+  restart(): Promise<void>;
+}
+
+/**
+ * One real zone proxy process for the whole story (spawning one costs seconds on a loaded
+ * machine): refused provisioning attempts leave it unprovisioned, so the same process then
+ * gets provisioned, linked, killed, restarted and finally deleted.
+ */
+async function startProxy(): Promise<Topology> {
+  const tmp = makeTempDir('dc-zone-link-');
+  finalCleanup.push(() => tmp.remove());
+  const installed = runInstaller(entry, tmp.dir);
+  const [endpointPort, linkPort] = [await freePort(), await freePort()];
+  const t: Topology = {
+    proxy: await spawnZoneProxy(entry, tmp.dir),
+    installDir: tmp.dir,
+    installed,
+    endpointAddress: `127.0.0.1:${endpointPort}`,
+    record: (id) => ({
+      id,
+      name: 'zone-a',
+      endpointTargetHostname: 'localhost',
+      endpointInboundIpAddress: '127.0.0.1',
+      endpointInboundPort: endpointPort,
+      moduleServerTargetHostname: '127.0.0.1',
+      moduleServerInboundIpAddress: '127.0.0.1',
+      moduleServerInboundPort: linkPort,
+      payloadCertificateFingerprintSha256: installed.fingerprintSha256,
+    }),
+    async restart() {
+      await t.proxy.stop('SIGKILL');
+      t.proxy = await spawnZoneProxy(entry, tmp.dir);
+    },
+  };
+  finalCleanup.push(() => t.proxy.stop('SIGKILL'));
+  return t;
+}
+
+interface Links {
+  settings: MemoryZoneProxySettings;
+  links: ZoneLinks;
+  gateway: EchoGateway;
+  record: ZoneProxyRecord;
+}
+
+async function linksFor(t: Topology, material: { record: ZoneProxyRecord; provisionSecret: Buffer; payloadCertificatePem: string }): Promise<Links> {
+  const settings = new MemoryZoneProxySettings();
+  settings.records.set(material.record.id, material);
+  const gw = new EchoGateway();
+  const identity = ca.moduleServerIdentity();
+  const links = new ZoneLinks({
+    settings,
+    ca,
+    identity: () => identity,
+    gateway: gw,
+    log,
+    moduleServerVersion: 'test',
+    backoff: { initialMs: 100, maxMs: 500, jitter: 0.2 },
+    keepaliveIntervalMs: 1000,
+    reportIntervalMs: 0,
+    addresses: () => ({ provisioning: `127.0.0.1:${t.proxy.ports.provisioning}` }),
+  });
+  finalCleanup.push(() => links.close());
+  await links.refreshTrust();
+  links.reconcile([material.record]);
+  return { settings, links, gateway: gw, record: material.record };
+}
+
+function openControlChannel(address: string, cert: { certPem: string; keyPem: string }) {
+  const client = endpointClient(address, ca.rootPem, cert);
+  cleanup.push(() => client.close());
+  const call: ClientDuplexStream<gateway.ControlChannelRequest, gateway.ControlChannelResponse> = client.controlChannel();
+  const received: gateway.ControlChannelResponse[] = [];
+  const outcome = new Promise<{ code: number; details: string }>((resolve) => {
+    call.on('error', (e: { code: number; details: string }) => resolve({ code: e.code, details: e.details }));
+    call.on('end', () => resolve({ code: status.OK, details: '' }));
+  });
+  call.on('data', (m: gateway.ControlChannelResponse) => received.push(m));
+  call.write({ message: { $case: 'hello', value: { clientId: '', hostName: 'ep-1', ipAddresses: [], os: 0, osVersion: '', architecture: '', toolsVersion: '', recorderVersion: '', actionLock: false, configurationRevision: 0, connectFailures: [], deployments: [], tags: [], inFlightActions: [], fqdn: '' } } });
+  cleanup.push(() => call.cancel());
+  return { call, received, outcome };
+}
+
+const statusOf = (l: Links) => l.links.status(l.record.id);
+
+describe('zone links with a real zone proxy process', () => {
+  let t: Topology;
+  let linked: Links;
+
+  beforeAll(async () => {
+    entry = buildZoneProxy();
+    ca = new ZoneTestCa();
+    t = await startProxy();
+  }, 60_000);
+
+  it('shows Error when the pasted payload has a different secret', async () => {
+    const wrong = Buffer.from(t.installed.secret);
+    wrong[0] = wrong[0]! ^ 1;
+    const l = await linksFor(t, { record: t.record('zp-wrong-secret'), provisionSecret: wrong, payloadCertificatePem: t.installed.certificatePem });
+    await waitFor(() => statusOf(l)?.status === 'ERROR', { timeoutMs: 20_000, what: 'status Error' });
+    expect(statusOf(l)!.detail).toMatch(/did not prove the provision secret/);
+    expect(l.settings.reports.at(-1)?.status).toBe('ERROR');
+    expect(ca.issued).toHaveLength(0);
+    l.links.close();
+  }, 30_000);
+
+  it('shows Error when the pasted payload has a different certificate', async () => {
+    const other = makeTempDir('dc-zone-link-other-');
+    finalCleanup.push(() => other.remove());
+    const o = runInstaller(entry, other.dir);
+    const record = { ...t.record('zp-other-cert'), payloadCertificateFingerprintSha256: o.fingerprintSha256 };
+    const l = await linksFor(t, { record, provisionSecret: t.installed.secret, payloadCertificatePem: o.certificatePem });
+    await waitFor(() => statusOf(l)?.status === 'ERROR', { timeoutMs: 20_000, what: 'status Error' });
+    expect(statusOf(l)!.detail).toMatch(/pinned certificate mismatch/);
+    expect(ca.issued).toHaveLength(0);
+    l.links.close();
+  }, 30_000);
+
+  it('provisions the zone proxy, links it, and relays an endpoint control channel with its verified identity and route', async () => {
+    linked = await linksFor(t, { record: t.record('zp-1'), provisionSecret: t.installed.secret, payloadCertificatePem: t.installed.certificatePem });
+    await waitFor(() => statusOf(linked)?.status === 'CONNECTED', { timeoutMs: 20_000, what: 'status Connected' });
+    expect(linked.settings.reports.map((r) => r.status)).toContain('CONNECTED');
+    expect(ca.issued.map((i) => `${i.facing}:${[...i.dnsNames, ...i.ipAddresses].join(',')}`).sort()).toEqual(['endpoint:localhost,127.0.0.1', 'link:127.0.0.1']);
+
+    const cc = openControlChannel(t.endpointAddress, ca.endpoint('client-42'));
+    await waitFor(() => cc.received.find((m) => m.message?.$case === 'helloAck'), { timeoutMs: 10_000, what: 'HelloAck through the proxy' });
+    const ack = cc.received[0]!.message;
+    expect(ack?.$case === 'helloAck' && ack.value.clientId).toBe('client-42');
+    expect(ack?.$case === 'helloAck' && ack.value.brokerVersion).toBe('route=zone-a');
+    cc.call.write({ message: { $case: 'heartbeat', value: { sequence: 7, activeSessions: 0 } } });
+    await waitFor(() => cc.received.find((m) => m.message?.$case === 'heartbeatAck'), { timeoutMs: 5000, what: 'a heartbeat ack' });
+    expect(statusOf(linked)!.activity.endpointsConnected).toBe(1);
+    expect(statusOf(linked)!.activity.bytesToModuleServer).toBeGreaterThan(0);
+    expect(statusOf(linked)!.activity.bytesToEndpoints).toBeGreaterThan(0);
+
+    // Enrol needs no client certificate and is relayed as a unary call.
+    const anon = endpointClient(t.endpointAddress, ca.rootPem);
+    cleanup.push(() => anon.close());
+    const enrolled = await new Promise<gateway.EnrolResponse>((resolve, reject) =>
+      anon.enrol({ csrPem: 'csr', enrolmentToken: 'token', hostName: 'fresh-host', os: 0 }, (err, res) => (err ? reject(err) : resolve(res!))),
+    );
+    expect(enrolled.clientId).toBe('enrolled-fresh-host');
+    expect(enrolled.certificateChainPem).toBe('route=zone-a');
+    // Without a certificate, anything but Enrol is refused at the proxy.
+    const refused = await new Promise<{ code: number; details: string }>((resolve) => {
+      const c = anon.controlChannel();
+      c.on('error', (e: { code: number; details: string }) => resolve(e));
+      c.on('data', () => undefined);
+    });
+    expect(refused.code).toBe(status.UNAUTHENTICATED);
+    expect(refused.details).toMatch(/no client certificate/);
+  }, 40_000);
+
+  it('refuses an endpoint whose certificate was revoked, at the proxy', async () => {
+    const ep = ca.endpoint('client-revoked');
+    ca.revoke(ep.serial);
+    await linked.links.refreshTrust();
+    const hellosBefore = linked.gateway.hellos.length;
+    const result = await waitFor(
+      async () => {
+        const r = await openControlChannel(t.endpointAddress, ep).outcome;
+        return r.code === status.UNAUTHENTICATED ? r : undefined;
+      },
+      { timeoutMs: 10_000, what: 'a refusal for the revoked certificate' },
+    );
+    expect(result.details).toBe('certificate revoked');
+    expect(linked.gateway.hellos.length).toBe(hellosBefore);
+    await waitFor(() => /revoked/.test(statusOf(linked)!.activity.lastError), { timeoutMs: 5000, what: 'the refusal in the activity' });
+  }, 30_000);
+
+  it('reconnects after the zone proxy is killed and restarted, without provisioning again', async () => {
+    const ep = ca.endpoint('client-7');
+    const first = openControlChannel(t.endpointAddress, ep);
+    await waitFor(() => first.received.length > 0, { timeoutMs: 10_000, what: 'HelloAck' });
+    const issuedBefore = ca.issued.length;
+
+    await t.proxy.stop('SIGKILL');
+    expect((await first.outcome).code).toBe(status.UNAVAILABLE);
+    await waitFor(() => statusOf(linked)?.status === 'DISCONNECTED', { timeoutMs: 10_000, what: 'status Disconnected' });
+    expect(statusOf(linked)!.activity.lastError).toMatch(/.+/);
+    expect(linked.gateway.openChannels.size).toBe(0);
+
+    await t.restart();
+    await waitFor(() => statusOf(linked)?.status === 'CONNECTED', { timeoutMs: 20_000, what: 'status Connected again' });
+    expect(ca.issued.length).toBe(issuedBefore);
+    const again = openControlChannel(t.endpointAddress, ep);
+    await waitFor(() => again.received.length > 0, { timeoutMs: 10_000, what: 'HelloAck after the restart' });
+    expect(linked.gateway.hellos.filter((h) => h.clientId === 'client-7')).toHaveLength(2);
+  }, 40_000);
+
+  it('tears the link down when the record is deleted, and the proxy refuses further traffic', async () => {
+    const ep = ca.endpoint('client-9');
+    const cc = openControlChannel(t.endpointAddress, ep);
+    await waitFor(() => cc.received.length > 0, { timeoutMs: 10_000, what: 'HelloAck' });
+    linked.links.reconcile([]);
+    expect(statusOf(linked)).toBeUndefined();
+    expect((await cc.outcome).code).toBe(status.UNAVAILABLE);
+    const r = await openControlChannel(t.endpointAddress, ep).outcome;
+    expect(r.code).toBe(status.UNAVAILABLE);
+    expect(r.details).toMatch(/no link to the module server/);
+  }, 30_000);
+});
