@@ -1,7 +1,6 @@
 // Bootstrap credentials and the CA's own TLS certificate: written 0600, reused, reissued when no longer good.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CertificateAuthority } from '../certificate-authority';
 import { DAY_MS } from '../clock';
