@@ -1,16 +1,27 @@
-// Composition root of the module server: config, logger, the API and gateway servers, signals.
-import { DESCRIPTOR_SET_BASE64 } from '@dc/proto';
+// Composition root of the module server: config, logger, CA and settings links, the broker
+// (gateway :17475 and API :17480), metrics, signals.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { credentials } from '@grpc/grpc-js';
 import {
   createLogger,
   createMetricsRegistry,
   loadConfig,
+  type LogLevel,
+  readTlsFiles,
   runService,
   serviceProgram,
-  startGrpcServer,
   startMetricsServer,
   type ServiceCliOptions,
+  VERSION,
 } from '@dc/service-kit';
-import { configSchema, ENV_PREFIX } from './config';
+import { StaticPermissions } from './api/permission-checker';
+import { startBroker } from './broker';
+import { configSchema, ENV_PREFIX, type ModuleServerConfig } from './config';
+import { CaClient } from './enrolment/ca-client';
+import { writeAtomic } from './support-package/files';
+import { SettingsClient } from './settings-link/settings-client';
+import { StaticSettings } from './settings-link/settings-source';
 
 const program = serviceProgram({
   name: 'module-server',
@@ -20,20 +31,84 @@ const program = serviceProgram({
 const flags = program.opts<ServiceCliOptions>();
 
 const root = createLogger({ name: 'module-server', level: flags.logLevel ?? 'info' });
+
+/** The gateway certificate: configured files, or one the CA issued (kept in <dataDir>/tls, renewed when near expiry). */
+async function gatewayCertificate(config: ModuleServerConfig, ca: CaClient): Promise<{ certPem: string; keyPem: string }> {
+  if (config.tls.certFile && config.tls.keyFile) {
+    return { certPem: readFileSync(config.tls.certFile, 'utf8'), keyPem: readFileSync(config.tls.keyFile, 'utf8') };
+  }
+  const dir = join(config.dataDir, 'tls');
+  const certFile = join(dir, 'gateway.cert.pem');
+  const keyFile = join(dir, 'gateway.key.pem');
+  if (existsSync(certFile) && existsSync(keyFile)) {
+    const certPem = readFileSync(certFile, 'utf8');
+    const { X509Certificate } = await import('node:crypto');
+    const x = new X509Certificate(certPem);
+    if (Date.parse(x.validTo) - Date.now() > 7 * 86_400_000) return { certPem, keyPem: readFileSync(keyFile, 'utf8') };
+  }
+  const issued = await ca.issueServerCertificate(config.serverNames);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeAtomic(keyFile, issued.keyPem, 0o600);
+  writeAtomic(certFile, issued.certPem, 0o644);
+  root.log.info({ names: config.serverNames, notAfter: issued.notAfter?.toISOString() }, 'gateway server certificate issued by the CA');
+  return { certPem: issued.certPem, keyPem: issued.keyPem };
+}
+
 void runService({
   name: 'module-server',
   log: root.log,
   start: async () => {
     const config = loadConfig({ schema: configSchema, file: flags.config, envPrefix: ENV_PREFIX, overrides: { logLevel: flags.logLevel } });
     root.setLevel(config.logLevel);
+    mkdirSync(config.dataDir, { recursive: true });
+    const log = root.log;
     const registry = createMetricsRegistry('module-server');
-    const api = await startGrpcServer({ name: 'api', ...config.api, services: [], descriptorSetBase64: DESCRIPTOR_SET_BASE64, log: root.log });
-    const gateway = await startGrpcServer({ name: 'gateway', ...config.gateway, services: [], descriptorSetBase64: DESCRIPTOR_SET_BASE64, log: root.log });
-    const metrics = await startMetricsServer({ registry, ...config.metrics, log: root.log });
+
+    const caTls = readTlsFiles({ caFile: config.ca.caFile, certFile: config.ca.certFile, keyFile: config.ca.keyFile });
+    const ca = new CaClient({ address: config.ca.address, serverName: config.ca.serverName || undefined, tls: caTls, log, revocationRefreshMs: config.ca.revocationRefreshSeconds * 1000 });
+    await ca.refreshRevocations().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cannot read the revocation list yet; retrying in the background'));
+    ca.startRevocationPolling();
+    const server = await gatewayCertificate(config, ca);
+
+    let settingsClient: SettingsClient | undefined;
+    if (config.settings.address) {
+      const caPem = readFileSync(config.settings.caFile || config.ca.caFile);
+      settingsClient = new SettingsClient({
+        address: config.settings.address,
+        credentials: credentials.createSsl(caPem),
+        channelOptions: config.settings.serverName ? { 'grpc.ssl_target_name_override': config.settings.serverName, 'grpc.default_authority': config.settings.serverName } : {},
+        serviceToken: config.settings.tokenFile ? readFileSync(config.settings.tokenFile, 'utf8').trim() : '',
+        log,
+        onLogLevel: (level) => root.setLevel(level as LogLevel),
+      });
+      await settingsClient.startWatching();
+    } else {
+      log.warn('no settings address: using default settings and devTokens (development only)');
+    }
+    const settings = settingsClient ?? new StaticSettings();
+    const permissions = settingsClient ?? new StaticPermissions(config.devTokens);
+
+    const broker = await startBroker({
+      dataDir: config.dataDir, log, issuer: ca, revocation: ca, settings, permissions,
+      gateway: { host: config.gateway.host, port: config.gateway.port, tls: { caPem: caTls.caPem, certPem: server.certPem, keyPem: server.keyPem } },
+      api: { host: config.api.host, port: config.api.port },
+      metricsRegistry: registry,
+      version: VERSION,
+      renewBeforeMs: config.renewBeforeDays * 86_400_000,
+      reconnectSpreadMs: config.reconnectSpreadSeconds * 1000,
+      sweepEveryMs: config.sweepSeconds * 1000,
+      apiExtras: {
+        logLevel: { get: () => root.level(), set: (level) => root.setLevel(level as LogLevel) },
+        support: { config },
+      },
+    });
+    const metrics = await startMetricsServer({ registry, ...config.metrics, log });
     return {
-      ports: { api: api.port, gateway: gateway.port, metrics: metrics.port },
+      ports: { api: broker.apiPort, gateway: broker.gatewayPort, metrics: metrics.port },
       async stop() {
-        await Promise.all([api.shutdown(), gateway.shutdown()]);
+        await broker.stop();
+        settingsClient?.close();
+        ca.close();
         await metrics.close();
       },
     };

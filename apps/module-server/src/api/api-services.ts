@@ -20,6 +20,7 @@ import type { SessionStore } from '../sessions/session-store';
 import type { SettingsSource } from '../settings-link/settings-source';
 import type { PermissionChecker } from './permission-checker';
 import { makeRpc } from './rpc';
+import { buildSupportPackage, CHUNK_BYTES, sha256 } from '../support-package/support-package';
 import * as pb from './to-proto';
 
 export interface ApiDeps {
@@ -39,8 +40,8 @@ export interface ApiDeps {
   readonly dataDir: string;
   /** SPEC 1.7.2: the live log level of this process. */
   readonly logLevel?: { get(): string; set(level: string): void };
-  /** Builds the support package (SPEC 1.7.1), yielding progress and then the ZIP bytes. */
-  readonly supportPackage?: (opts: { logWindowMs: number }) => AsyncIterable<ms.DownloadSupportPackageResponse>;
+  /** For the support package (SPEC 1.7.1): the effective config (redacted there) and recent log lines. */
+  readonly support?: { readonly config?: unknown; readonly recentLogLines?: () => readonly string[] };
   /** Clock skew beyond this is reported (TLS validity needs both clocks right). */
   readonly clockSkewToleranceMs?: number;
 }
@@ -200,7 +201,7 @@ export function apiServices(deps: ApiDeps): GrpcServiceBinding[] {
   const sessionService: ms.SessionServiceServer = {
     openSession: rpc.unary(`${S}OpenSession`, 'SESSION_WRITE', async (req: ms.OpenSessionRequest, ctx) => {
       const t0 = performance.now();
-      let s = sessions.open({ target: targetString(req.target), module: req.moduleName, requestedBy: ctx.principal.name, idleTimeoutMs: req.idleTimeout ? pb.durationMs(req.idleTimeout, 0) : undefined });
+      let s = await sessions.open({ target: targetString(req.target), module: req.moduleName, requestedBy: ctx.principal.name, idleTimeoutMs: req.idleTimeout ? pb.durationMs(req.idleTimeout, 0) : undefined });
       if (req.waitUntilOpen) {
         s = await sessions.waitUntilOpen(s.sessionId, 30_000);
         if (s.sessionStatus === 'OPEN') deps.metrics?.sessionOpenSeconds.observe((performance.now() - t0) / 1000);
@@ -366,9 +367,18 @@ export function apiServices(deps: ApiDeps): GrpcServiceBinding[] {
         sessionsOpen: sessionStore.active().length, zoneProxiesConnected: 0, dependencies: [],
       };
     }),
-    downloadSupportPackage: rpc.stream(`${A}DownloadSupportPackage`, 'LOGS_READ', (req: ms.DownloadSupportPackageRequest) => {
-      if (!deps.supportPackage) throw new Unimplemented('the support package is not available in this process');
-      return deps.supportPackage({ logWindowMs: pb.durationMs(req.logWindow, 86_400_000) });
+    downloadSupportPackage: rpc.stream(`${A}DownloadSupportPackage`, 'LOGS_READ', async function* (req: ms.DownloadSupportPackageRequest) {
+      const logWindowMs = pb.durationMs(req.logWindow, 86_400_000);
+      if (logWindowMs <= 0 || logWindowMs > 30 * 86_400_000) throw new InvalidArgument('log_window', 'must be more than 0 and at most 30 days', `${logWindowMs} ms`);
+      yield { part: { $case: 'progress' as const, value: { phase: 'collecting state', percent: 10 } } };
+      const { fileName, zip } = await buildSupportPackage({
+        registry, events, sessionStore, dataDir: deps.dataDir, version: deps.version, now: clock.now(), logWindowMs, config: deps.support?.config, recentLogLines: deps.support?.recentLogLines,
+      });
+      yield { part: { $case: 'progress' as const, value: { phase: 'package built', percent: 100 } } };
+      yield { part: { $case: 'header' as const, value: { fileName, totalSizeBytes: zip.length, sha256: sha256(zip) } } };
+      for (let offset = 0; offset < zip.length; offset += CHUNK_BYTES) {
+        yield { part: { $case: 'chunk' as const, value: { offset, data: zip.subarray(offset, offset + CHUNK_BYTES) } } };
+      }
     }),
     getLogLevel: rpc.unary(`${A}GetLogLevel`, 'SETTINGS_READ', (req: ms.GetLogLevelRequest) => ({
       component: req.component, level: common.logLevelFromJSON(`LOG_LEVEL_${(deps.logLevel?.get() ?? 'info').toUpperCase()}`),

@@ -145,6 +145,7 @@ export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
           { clockSkewMs: skew },
         );
         rememberConnectFailures(clientId, h.connectFailures);
+        deps.settings.refreshMembership?.(deps.registry.require(clientId)).catch((err: unknown) => clog.warn({ err: (err as Error).message }, 'cannot evaluate action group membership'));
         channel = {
           clientId,
           remoteAddress: remote,

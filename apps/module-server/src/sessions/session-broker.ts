@@ -57,14 +57,14 @@ export class SessionBroker {
   }
 
   /** Opens a session to one endpoint by client id, IP or computer name (SPEC 1.5). */
-  open(req: { target: string; module: string; requestedBy: string; idleTimeoutMs?: number }): SessionRecord {
+  async open(req: { target: string; module: string; requestedBy: string; idleTimeoutMs?: number }): Promise<SessionRecord> {
     const { registry, settings, store, hub, events } = this.deps;
     if (!/^[a-z][a-z0-9-]{0,62}$/.test(req.module)) throw new InvalidArgument('module_name', 'must be lowercase letters, digits and hyphens, starting with a letter (1–63 chars)', req.module);
     const idle = req.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     if (idle < 10_000 || idle > 86_400_000) throw new InvalidArgument('idle_timeout', 'must be from 10 s to 24 h', `${idle} ms`);
     const endpoint = registry.find(req.target);
     if (!endpoint || endpoint.enrolment !== 'ENROLLED') throw new NotFound(`no enrolled endpoint has client id, IP or computer name "${req.target}"`);
-    const membership = settings.actionGroupMembership(endpoint);
+    const membership = settings.refreshMembership ? await settings.refreshMembership(endpoint) : settings.actionGroupMembership(endpoint);
     if (!membership.member) {
       throw new FailedPrecondition(`endpoint ${describe(endpoint)} is not in the action group, so it gets no sessions (SPEC 1.4.2): ${membership.why}`);
     }

@@ -17,6 +17,8 @@ export interface SettingsSource {
   actionLockMode(): ActionLockMode;
   /** Whether the endpoint is in the action group (SPEC 1.4.2); answered from the cached state. */
   actionGroupMembership(endpoint: { clientId: string; hostname: string; ips: readonly string[] }): ActionGroupVerdict;
+  /** Re-evaluates membership when the answer comes from elsewhere (settings EvaluateMembership). */
+  refreshMembership?(endpoint: { clientId: string; hostname: string; ips: readonly string[] }): Promise<ActionGroupVerdict>;
   /** The FQDN endpoints use to reach the broker (SPEC 1.4.4), if configured. */
   brokerFqdn(): string | undefined;
 }
