@@ -1,0 +1,25 @@
+// Every dc.settings.v1 service bound to one settings domain: what main.ts (and the tests) serve.
+import type { GrpcServiceBinding } from '@dc/service-kit';
+import type { Logger } from 'pino';
+import type { Settings } from '../settings';
+import type { CallDeps } from './call';
+import { actionGroupService, policyService, zoneProxyService } from './groups-policy-zones';
+import { rbacService } from './rbac';
+import { auditLogService, recorderConfigService } from './recorder-audit';
+import { connectionSettingsService, setupService } from './setup-connection';
+import { watchService } from './watch';
+
+export function settingsGrpcServices(settings: Settings, log: Logger): GrpcServiceBinding[] {
+  const deps: CallDeps = { accessControl: settings.accessControl, store: settings.store, log };
+  return [
+    setupService(settings, deps),
+    connectionSettingsService(settings, deps),
+    actionGroupService(settings, deps),
+    policyService(settings, deps),
+    zoneProxyService(settings, deps),
+    rbacService(settings, deps),
+    recorderConfigService(settings, deps),
+    auditLogService(settings, deps),
+    watchService(settings, deps),
+  ];
+}
