@@ -50,7 +50,7 @@ export const registerEvents: Register = (program, act) => {
             startTime: o.since ? new Date(ctx.now().getTime() - parseDurationSeconds('--since', o.since) * 1000) : undefined,
           }),
         );
-        ctx.out.result(moduleServerV1.ListEventsResponse.toJSON(res), () => ctx.out.table(EVENT_HEADERS, res.events.map(eventRow), 'no events'));
+        ctx.out.result({ events: res.events.map((e) => moduleServerV1.Event.toJSON(e)), nextPageToken: res.nextPageToken }, () => ctx.out.table(EVENT_HEADERS, res.events.map(eventRow), 'no events'));
       }),
     );
 
@@ -103,7 +103,7 @@ export const registerEvents: Register = (program, act) => {
             clientId: o.clientId ?? '',
           }),
         );
-        ctx.out.result(moduleServerV1.ListAlertsResponse.toJSON(res), () => ctx.out.table(ALERT_HEADERS, res.alerts.map(alertRow), 'no alerts'));
+        ctx.out.result({ alerts: res.alerts.map((a) => moduleServerV1.Alert.toJSON(a)), nextPageToken: res.nextPageToken }, () => ctx.out.table(ALERT_HEADERS, res.alerts.map(alertRow), 'no alerts'));
       }),
     );
 

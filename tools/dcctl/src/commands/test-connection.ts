@@ -37,14 +37,15 @@ export const registerTestConnection: Register = (program, act) => {
           }
           const d = r.value;
           ctx.out.line(`NOT REACHABLE: ${enumLabel(moduleServerV1.DiagnosisStep, 'DIAGNOSIS_STEP_', d.step)}${d.hostName ? ` — ${d.hostName}` : ''}${d.clientId ? ` (${d.clientId})` : ''}`);
-          ctx.out.fields([
+          const facts: Array<[string, string]> = [
             ['offline since', time(d.offlineSinceTime)],
             ['last seen', time(d.lastSeenTime)],
             ['last disconnect', disconnectText(d.lastDisconnect)],
             ['clock skew seen', protoDuration(d.observedClockSkew)],
             ['last route', routeText(d.lastRoute)],
-            ...(d.candidates.length ? ([['candidates', d.candidates.join(', ')]] as Array<[string, string]>) : []),
-          ]);
+            ['candidates', d.candidates.join(', ') || '-'],
+          ];
+          ctx.out.fields(facts.filter(([, v]) => v !== '-'));
           if (d.checks.length > 0) {
             ctx.out.line();
             ctx.out.table(
