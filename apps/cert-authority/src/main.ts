@@ -63,6 +63,10 @@ void runService({
     });
     const root = ca.activeRoot().record;
     log.info({ dataDir, rootSerial: root.serial, rootNotAfter: root.notAfter }, 'root CA loaded');
+    // Leaves never outlive the root, so a root near its end shortens every new certificate.
+    if (root.notAfter.getTime() - Date.now() < config.validity.defaultDays * 86_400_000) {
+      log.warn({ rootSerial: root.serial, rootNotAfter: root.notAfter }, 'root CA expires before a new certificate would: rotate the root (RotateRoot)');
+    }
 
     const now = systemClock();
     const bundleFile = writeTrustBundle(ca, dataDir);

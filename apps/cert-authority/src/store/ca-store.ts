@@ -142,6 +142,8 @@ const CERT_SELECT = `SELECT c.*, r.reason, r.revoked_at, r.generation FROM certi
 export class CaStore {
   private readonly db: Database.Database;
   private readonly stmts;
+  /** Filtered listings, prepared once per distinct filter shape. */
+  private readonly listings = new Map<string, Database.Statement>();
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -191,6 +193,15 @@ export class CaStore {
 
   close(): void {
     this.db.close();
+  }
+
+  private prepared(sql: string): Database.Statement {
+    let stmt = this.listings.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.listings.set(sql, stmt);
+    }
+    return stmt;
   }
 
   // --- roots
@@ -282,7 +293,7 @@ export class CaStore {
     }
     const sql = `${CERT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.issued_at DESC, c.serial DESC LIMIT ?`;
     params.push(q.limit);
-    return (this.db.prepare(sql).all(...params) as CertificateRow[]).map(toCertificate);
+    return (this.prepared(sql).all(...params) as CertificateRow[]).map(toCertificate);
   }
 
   // --- revocations
@@ -351,7 +362,7 @@ export class CaStore {
     }
     const sql = `SELECT * FROM enrolment_tokens${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
     params.push(q.limit);
-    return (this.db.prepare(sql).all(...params) as TokenRow[]).map(toToken);
+    return (this.prepared(sql).all(...params) as TokenRow[]).map(toToken);
   }
 
   /** Counts one use; false when the token has no uses left. */
