@@ -140,6 +140,9 @@ describe('the cert-authority gRPC service', () => {
     const again = await refused(call(ms, 'signCsr', { csrPem, enrolmentToken: created.secret, hostName: 'web-01' }));
     expect(again.code).toBe(status.UNAUTHENTICATED);
     expect(again.details).toContain('is used up (1 of 1 uses)');
+    // The token's secret never reaches the log, not even at debug level.
+    const secretPart = created.secret.split('_').slice(2).join('_');
+    expect(JSON.stringify(app!.logs)).not.toContain(secretPart);
   });
 
   it('answers bad input with INVALID_ARGUMENT naming the field, and an unknown serial with NOT_FOUND', async () => {
@@ -196,6 +199,7 @@ describe('the cert-authority gRPC service', () => {
     });
     const serial = issued.certificate!.serial;
     expect(issued.privateKeyPem).toContain('PRIVATE KEY');
+    expect(JSON.stringify(app!.logs)).not.toContain('PRIVATE KEY');
     const listed = await call<caV1.ListCertificatesRequest, caV1.ListCertificatesResponse>(settings, 'listCertificates', {
       pageSize: 100,
       pageToken: '',
