@@ -415,14 +415,30 @@ function text(v: string | undefined): string | undefined {
 }
 
 function securityEvent(base: Base, r: AuditRecord, action: SecurityAction, process: ProcessContext): AuditEvent {
+  // One pass over the fields (first occurrence wins), instead of a lookup per field.
+  let acct, id, auid, res, terminal, tty, addr, hostname, op, cmd: string | undefined;
+  const kv = fieldPairs(r);
+  for (let i = 0; i < kv.length; i += 2) {
+    const v = kv[i + 1];
+    switch (kv[i]) {
+      case 'acct': acct ??= v; break;
+      case 'id': id ??= v; break;
+      case 'auid': auid ??= v; break;
+      case 'res': res ??= v; break;
+      case 'terminal': terminal ??= v; break;
+      case 'tty': tty ??= v; break;
+      case 'addr': addr ??= v; break;
+      case 'hostname': hostname ??= v; break;
+      case 'op': op ??= v; break;
+      case 'cmd': cmd ??= v; break;
+    }
+  }
   const e = r.enriched;
-  let account = text(r.get('acct'));
-  if (account === undefined && r.get('id') !== undefined) account = e?.ID ?? r.get('id');
-  if (account === undefined && r.type === 'LOGIN' && r.get('auid') !== undefined) account = e?.AUID ?? r.get('auid');
-  const res = r.get('res');
+  let account = text(acct);
+  if (account === undefined && id !== undefined) account = e?.ID ?? id;
+  if (account === undefined && r.type === 'LOGIN' && auid !== undefined) account = e?.AUID ?? auid;
   const result =
     res === undefined ? undefined : res === 'success' || res === '1' || res === 'yes' ? 'success' : 'failure';
-  const terminal = text(r.get('terminal')) ?? (r.get('tty') !== undefined ? r.get('tty') : process.tty);
   return {
     kind: 'security',
     node: base.node,
@@ -435,10 +451,10 @@ function securityEvent(base: Base, r: AuditRecord, action: SecurityAction, proce
     action,
     account,
     result,
-    terminal,
-    remoteAddress: text(r.get('addr')),
-    hostname: text(r.get('hostname')),
-    operation: text(r.get('op')),
-    command: text(r.get('cmd')),
+    terminal: text(terminal) ?? tty ?? process.tty,
+    remoteAddress: text(addr),
+    hostname: text(hostname),
+    operation: text(op),
+    command: text(cmd),
   };
 }
