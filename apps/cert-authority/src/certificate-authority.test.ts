@@ -1,6 +1,7 @@
 // The CA end to end in one process: roots, issuing, enrolment, listing, renewal, revocation, rotation.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CertificateAuthority } from './certificate-authority';
@@ -45,6 +46,24 @@ describe('the root CA', () => {
     // A certificate from before the restart still verifies against the reloaded root.
     expect(new X509Certificate(issued.certificate.certificatePem).verify(ca.activeRoot().publicKey)).toBe(true);
     expect(ca.getCertificate(issued.certificate.serial)).toEqual(issued.certificate);
+  });
+
+  it('refuses to start without the root key file, or with a newer ca.db schema, saying what to do', () => {
+    ca.close();
+    const keysDir = join(tmp.dir, 'data', 'keys');
+    const keyFile = join(keysDir, readdirSync(keysDir)[0]!);
+    const saved = readFileSync(keyFile);
+    rmSync(keyFile);
+    expect(() => CertificateAuthority.open({ dataDir: join(tmp.dir, 'data'), clock })).toThrow(/private key file .* is missing; restore it from backup/);
+    writeFileSync(keyFile, saved, { mode: 0o600 });
+    const db = new Database(join(tmp.dir, 'data', 'ca.db'));
+    db.pragma('user_version = 99');
+    db.close();
+    expect(() => CertificateAuthority.open({ dataDir: join(tmp.dir, 'data'), clock })).toThrow('ca.db has schema version 99, newer than this cert-authority knows');
+    const fix = new Database(join(tmp.dir, 'data', 'ca.db'));
+    fix.pragma('user_version = 1');
+    fix.close();
+    reopen();
   });
 
   it('is a self-signed CA certificate valid for ten years', () => {

@@ -151,7 +151,12 @@ export class CaStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
+    try {
+      migrate(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     const db = this.db;
     this.stmts = {
       insertRoot: db.prepare(
