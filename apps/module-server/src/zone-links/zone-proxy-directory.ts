@@ -1,7 +1,7 @@
 // What zone links need from settings and the CA, declared beside their use (STYLE), with the
 // gRPC implementations over dc.settings.v1 ZoneProxyService and dc.ca.v1.
 import { promisify } from 'node:util';
-import { type ChannelCredentials, Metadata } from '@grpc/grpc-js';
+import { type ChannelCredentials, type ChannelOptions, Metadata } from '@grpc/grpc-js';
 import { caV1, commonV1, settingsV1 } from '@dc/proto';
 
 /** A zone proxy record as settings holds it (SPEC 1.4.6), without the secret. */
@@ -77,9 +77,10 @@ const STATUS: Record<ZoneLinkStatus, commonV1.ZoneProxyStatus> = {
   ERROR: commonV1.ZoneProxyStatus.ZONE_PROXY_STATUS_ERROR,
 };
 
+/** The service account token, when calls authenticate by token rather than by the service certificate (mutual TLS). */
 function bearer(token: string): Metadata {
   const md = new Metadata();
-  md.set('authorization', `Bearer ${token}`);
+  if (token) md.set('authorization', `Bearer ${token}`);
   return md;
 }
 
@@ -95,9 +96,10 @@ export class GrpcZoneProxySettings implements ZoneProxySettings {
   constructor(
     address: string,
     credentials: ChannelCredentials,
-    private readonly serviceToken: () => string,
+    private readonly serviceToken: () => string = () => '',
+    options: ChannelOptions = {},
   ) {
-    this.client = new settingsV1.ZoneProxyServiceClient(address, credentials);
+    this.client = new settingsV1.ZoneProxyServiceClient(address, credentials, options);
   }
 
   async list(): Promise<ZoneProxyRecord[]> {
@@ -135,9 +137,10 @@ export class GrpcZoneCertificateAuthority implements ZoneCertificateAuthority {
   constructor(
     address: string,
     credentials: ChannelCredentials,
-    private readonly serviceToken: () => string,
+    private readonly serviceToken: () => string = () => '',
+    options: ChannelOptions = {},
   ) {
-    this.client = new caV1.CertificateAuthorityServiceClient(address, credentials);
+    this.client = new caV1.CertificateAuthorityServiceClient(address, credentials, options);
   }
 
   async issueZoneProxyCertificate(req: { facing: 'endpoint' | 'link'; zoneProxyName: string; csrPem: string; dnsNames: string[]; ipAddresses: string[] }) {
