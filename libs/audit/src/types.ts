@@ -27,7 +27,7 @@ export interface AuditRecord {
    * UPPERCASE keys with values unquoted (`UID: "root"`, `SYSCALL: "openat"`), or undefined.
    */
   readonly enriched: Readonly<Record<string, string>> | undefined;
-  /** Free text of a user-space message that was not `k=v` (e.g. `msg='op=PAM:… '` leftovers). */
+  /** Words of the record that are not `k=v` (e.g. SELinux `avc:  denied  { read } for`), joined by spaces. */
   readonly text?: string;
   /** 1-based line number in the input stream (0 when parsed outside a stream). */
   readonly line: number;
@@ -48,8 +48,9 @@ export type AuditEventKind = 'process-start' | 'file' | 'network' | 'security' |
 
 /**
  * Process (subject) context of an event, from its SYSCALL record or, for user-space
- * messages, from the message header. Every field is absent when the records did not carry it;
- * unset ids (4294967295 / -1) are kept as the number 4294967295 so nothing is invented.
+ * messages, from the message header. A field is undefined when the records did not carry it (or
+ * held no number, e.g. an already interpreted `auid=vagrant`); unset ids stay as written
+ * (4294967295 or -1) so nothing is invented.
  */
 export interface ProcessContext {
   pid?: number;
