@@ -86,7 +86,7 @@ void runService({
     const stopFollowing = settings.store.onChange((c) => {
       if (c.kind === LOG_LEVEL_KIND && c.key === 'settings') {
         applyOwnLevel();
-        log.info({ level: root.level() }, 'log level changed');
+        log.info({ newLevel: root.level() }, 'log level changed');
       }
     });
 

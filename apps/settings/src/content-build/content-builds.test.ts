@@ -61,6 +61,8 @@ describe('endpoint connection settings and the content build', () => {
     const inZip = JSON.parse(unzipEntry(linux.content, 'configuration.json'));
     expect(inZip).toMatchObject({ brokerHost: 'broker.example.com', brokerPort: 17475, actionLockMode: 'ACTION_LOCK_MODE_ALLOW_NEW_CONNECTIONS' });
     expect(unzipEntry(linux.content, 'recorder/im_recorder.json')).toBe('{"maxSizeMB": 2048}');
+    expect(JSON.parse(unzipEntry(linux.content, 'manifest.json'))).toMatchObject({ os: 'LINUX', revision: build.revision, toolsDirectory: '/opt/direct-connect/Tools/Trace' });
+    expect(new Set(build.packages.map((p) => p.sha256)).size).toBe(3);
     expect(s.contentBuilds.latestSucceeded()?.buildId).toBe(build.buildId);
   });
 

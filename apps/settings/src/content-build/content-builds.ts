@@ -214,7 +214,7 @@ export class ContentBuilds {
       };
       const packages: Array<PackageSummary & { content: Buffer }> = [];
       for (const os of PACKAGE_OPERATING_SYSTEMS) {
-        const content = await packageZip(configuration, builtAt);
+        const content = await packageZip(os, configuration, builtAt);
         packages.push({
           os,
           fileName: `direct-connect-${os.toLowerCase()}-r${record.revision}.zip`,

@@ -168,6 +168,7 @@ export function zoneProxyService(settings: Settings, deps: CallDeps): GrpcServic
       settings.zoneProxies.delete(ctx.actor, req.zoneProxyId);
       return {};
     }),
+    updateZoneProxy: unary(deps, 'UpdateZoneProxy', WRITE, (req: settingsV1.UpdateZoneProxyRequest) => settings.zoneProxies.update(req.zoneProxyId)),
     getZoneProxyProvisioning: unary(deps, 'GetZoneProxyProvisioning', CRON, (req: settingsV1.GetZoneProxyProvisioningRequest) => {
       const zoneProxy = settings.zoneProxies.get(req.zoneProxyId);
       return {
