@@ -327,6 +327,35 @@ describe('every compose service run as a process with its compose configuration'
     expect(readFileSync(join(volumeDir('zone-proxy-data'), 'settings', 'PROVISION.txt'), 'utf8')).toBe(payload);
   });
 
+  it('gives the module server a two-label network alias for the FQDN endpoints use, named in its certificate', () => {
+    const ms = compose.services['module-server'] as ComposeService & { networks: { default: { aliases: string[] } } };
+    expect(ms.networks.default.aliases).toEqual(['module-server.dc.internal']);
+    expect(JSON.parse(ms.environment!['DC_MODULE_SERVER_SERVER_NAMES']!)).toContain('module-server.dc.internal');
+  });
+
+  it('wires settings to the CA by service name over TLS: a connection-settings save builds a package per OS', async () => {
+    // dcctl, as an operator on the compose network: service names resolve, TLS checked against the CA's trust bundle.
+    const dcctl = (args: string[]) =>
+      spawnSync(process.execPath, [join(workspaceRoot, 'tools', 'dcctl', 'dist', 'main.cjs'), '--settings', 'settings:17481', '--ca-file', join(volumeDir('cert-authority-data'), 'trust-bundle.pem'), '--json', ...args], {
+        env: { ...process.env, NODE_OPTIONS: `--require ${preload}`, DC_COMPOSE_HOSTS: JSON.stringify(hosts), DCCTL_CONFIG: join(tmp.dir, 'dcctl.json'), DCCTL_TOKEN: readFileSync(join(volumeDir('settings-data'), 'admin.token'), 'utf8').trim() },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+    const saved = dcctl(['connection', 'set', '--fqdn', 'module-server.dc.internal', '--skip-resolution-check']);
+    expect(saved.status, saved.stderr).toBe(0);
+    const build = await waitFor(
+      () => {
+        const r = dcctl(['connection', 'show']);
+        const b = (JSON.parse(r.stdout) as { latestBuild?: { state: string; error?: string; packages?: Array<{ os: string }> } }).latestBuild;
+        return b && b.state !== 'CONTENT_BUILD_STATE_QUEUED' && b.state !== 'CONTENT_BUILD_STATE_BUILDING' ? b : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 250, what: 'the content build to finish' },
+    );
+    expect(build.error ?? '').toBe('');
+    expect(build.state).toBe('CONTENT_BUILD_STATE_SUCCEEDED');
+    expect(build.packages?.map((p) => p.os).sort()).toEqual(['OPERATING_SYSTEM_LINUX', 'OPERATING_SYSTEM_MACOS', 'OPERATING_SYSTEM_WINDOWS']);
+  });
+
   it('keeps each service\'s data in its own volume', () => {
     for (const name of LONG_RUNNING) {
       const volume = `${name}-data`;
