@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { openMonitorDb, type MonitorDb } from '@dc/monitor-db';
 import { commonV1 as common } from '@dc/proto';
+import { runDoctor } from './doctor';
 import { EndpointAgent } from './endpoint-agent';
 import { IdentityStore } from './identity-store';
 
@@ -18,12 +19,21 @@ const o = new Command('dc-agent')
   .option('--monitor-db <file>', 'monitor.db to answer queries from')
   .option('--host-name <name>', 'host name to report', hostname())
   .option('--action-lock', 'report action lock on')
+  .option('--doctor', 'check the connection to the broker step by step, print the steps as JSON and exit (1 if a step failed)')
   .parse()
-  .opts<{ broker: string; caFile: string; identityDir: string; tokenFile?: string; serverName?: string; monitorDb?: string; hostName: string; actionLock?: boolean }>();
+  .opts<{ broker: string; caFile: string; identityDir: string; tokenFile?: string; serverName?: string; monitorDb?: string; hostName: string; actionLock?: boolean; doctor?: boolean }>();
 
 const line = (level: string, obj: object, msg: string) => process.stdout.write(`${JSON.stringify({ level, time: Date.now(), ...obj, msg })}\n`);
 const log = { info: (obj: object, msg: string) => line('info', obj, msg), warn: (obj: object, msg: string) => line('warn', obj, msg), debug: () => {} };
 
+if (o.doctor) {
+  void runDoctor({ brokerAddress: o.broker, serverName: o.serverName, identity: new IdentityStore(o.identityDir), caPem: readFileSync(o.caFile, 'utf8') }).then((steps) => {
+    process.stdout.write(`${JSON.stringify({ steps }, null, 2)}\n`);
+    process.exit(steps.some((s) => s.outcome === 'failed') ? 1 : 0);
+  });
+} else startAgent();
+
+function startAgent(): void {
 let db: MonitorDb | undefined;
 const ips = Object.values(networkInterfaces()).flat().filter((i) => i && !i.internal).map((i) => i!.address);
 const agent = new EndpointAgent({
@@ -53,3 +63,4 @@ const stop = () => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+}

@@ -1,7 +1,7 @@
 // Cross-process: a real endpoint agent process (apps/endpoint-recorder connectivity) enrols,
 // connects over mutual TLS and answers a session's event query from a monitor.db that the real
 // recorder filled by replaying an audit corpus.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, sharedRoot, spawnService, type SpawnedService, waitFor, workspaceRoot } from '@dc/service-kit/testing';
@@ -64,5 +64,35 @@ describe('a session to a real endpoint agent process', () => {
     });
     expect(bad.code).toBe(3);
     expect(bad.details).toMatch(/^query_events.filter: must be a JSON object/);
+  });
+
+  const doctor = (extra: string[] = []) =>
+    new Promise<{ code: number; steps: Array<{ name: string; outcome: string; detail: string }> }>((resolve) => {
+      execFile(process.execPath, [TSX, AGENT, '--doctor', '--broker', h.gatewayAddress(), '--ca-file', join(tmp.dir, 'ca.pem'), '--identity-dir', join(tmp.dir, 'identity'), ...extra], { cwd: workspaceRoot }, (err, stdout) => {
+        resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, steps: (JSON.parse(stdout) as { steps: never[] }).steps });
+      });
+    });
+
+  it('doctor passes every step against a healthy broker, then names the broker refusing a revoked certificate', async () => {
+    const ok = await doctor();
+    expect(ok.steps.map((s) => [s.name, s.outcome])).toEqual([
+      ['agent running', 'skipped'], ['FQDN resolves', 'skipped'], ['TCP reachable', 'passed'], ['certificate valid', 'passed'],
+      ['TLS handshake', 'passed'], ['broker accepts our certificate', 'passed'], ['clock skew', 'passed'],
+    ]);
+    expect(ok.code).toBe(0);
+    const serial = h.broker.registry.find('intranet-server')!.certSerial!;
+    h.ca.revoke(serial);
+    const refused = await doctor();
+    expect(refused.code).toBe(1);
+    const step = refused.steps.find((s) => s.name === 'broker accepts our certificate');
+    expect(step?.outcome).toBe('failed');
+    expect(step?.detail).toMatch(/refused this endpoint's certificate \(certificate_revoked\)/);
+  });
+
+  it('doctor names an unreachable port', async () => {
+    const r = await new Promise<{ steps: Array<{ name: string; outcome: string; detail: string }> }>((resolve) => {
+      execFile(process.execPath, [TSX, AGENT, '--doctor', '--broker', '127.0.0.1:1', '--ca-file', join(tmp.dir, 'ca.pem'), '--identity-dir', join(tmp.dir, 'identity')], { cwd: workspaceRoot }, (_err, stdout) => resolve(JSON.parse(stdout) as never));
+    });
+    expect(r.steps.at(-1)).toMatchObject({ name: 'TCP reachable', outcome: 'failed', detail: expect.stringMatching(/ECONNREFUSED/) });
   });
 });

@@ -1,7 +1,7 @@
 // The endpoint gateway service (dc.gateway.v1, :17475): enrolment, certificate renewal, the
 // control channel (hello, heartbeats, action status, pings) and session streams.
 import { randomUUID } from 'node:crypto';
-import { type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
+import { Metadata, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
 import { DomainError, type GrpcServiceBinding, InvalidArgument, toServiceError, Unauthenticated } from '@dc/service-kit';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
@@ -241,6 +241,10 @@ export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
     },
 
     sessionStream(call: ServerDuplexStream<gateway.SessionStreamRequest, gateway.SessionStreamResponse>) {
+      // The broker's clock, for the endpoint's `doctor` clock-skew step (SPEC 3.4).
+      const md = new Metadata();
+      md.set('dc-server-time', new Date(deps.clock.now()).toISOString());
+      call.sendMetadata(md);
       let peer: Ok;
       try {
         peer = authenticate(call, 'SessionStream', call.getPeer());
