@@ -2,7 +2,7 @@
 // Workspace libs (@dc/*) are resolved through tsconfig.base.json paths and bundled in; npm
 // packages stay external and load from node_modules. Usage: build.mjs --all | PROJECT_DIR...
 import { build } from 'esbuild';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,10 +33,10 @@ for (const dir of dirs) {
   const entries = entriesOf(dir);
   if (Object.keys(entries).length === 0) continue;
   const outdir = join(dir, 'dist');
-  rmSync(outdir, { recursive: true, force: true });
   const started = Date.now();
   try {
-    await build({
+    const result = await build({
+      write: false,
       entryPoints: entries,
       outdir,
       outExtension: { '.js': '.cjs' },
@@ -50,6 +50,14 @@ for (const dir of dirs) {
       logLevel: 'warning',
       banner: { js: '#!/usr/bin/env node' },
     });
+    // Each file is written aside and renamed into place, so a process starting the app while
+    // another build runs (tests build what they spawn) never reads a missing or partial file.
+    for (const file of result.outputFiles) {
+      mkdirSync(dirname(file.path), { recursive: true });
+      const tmp = `${file.path}.tmp-${process.pid}`;
+      writeFileSync(tmp, file.contents, { mode: file.path.endsWith('main.cjs') ? 0o755 : 0o644 });
+      renameSync(tmp, file.path);
+    }
     console.log(`built ${relative(root, dir)} (${Object.keys(entries).join(', ')}) in ${Date.now() - started} ms`);
   } catch (err) {
     failed = true;
