@@ -32,6 +32,13 @@ describe('interpretEvent', () => {
     });
   });
 
+  it('reads quoted success, tty and arch values as the bare words (laurel writes them quoted)', () => {
+    const e = event('SYSCALL arch="c000003e" syscall=59 success="yes" exit=0 items=1 ppid=1 pid=2 uid=0 tty="(none)" comm="rm" exe="/usr/bin/rm"', 'EOE');
+    expect(e.process).toMatchObject({ success: true, tty: '(none)', arch: 'x86_64', syscall: 'execve' });
+    const failed = event('SYSCALL arch=c000003e syscall=59 success="no" exit=-2 items=1 ppid=1 pid=2 uid=0 comm="rm" exe="/usr/bin/rm"', 'EOE');
+    expect(failed.process?.success).toBe(false);
+  });
+
   it('turns execve into a process start with joined argv, cwd and proctitle', () => {
     const e = event(
       'SYSCALL arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 auid=0 uid=0 euid=0 ses=1 tty=(none) comm="sh" exe="/bin/sh"',

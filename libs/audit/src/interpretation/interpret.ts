@@ -225,6 +225,11 @@ class Process implements ProcessContext {
   subj?: string = undefined;
 }
 
+/** Some writers quote every value (`success="yes"`, laurel's test data): read them as the bare word. */
+function unquote(v: string): string {
+  return v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34 ? v.slice(1, -1) : v;
+}
+
 /** Process context from a SYSCALL record, or from a user-space message's header (one pass, first key wins). */
 function processContext(r: AuditRecord): ProcessContext {
   // Numbers that do not parse (e.g. already interpreted `auid=vagrant`) stay undefined; JSON omits them.
@@ -249,14 +254,14 @@ function processContext(r: AuditRecord): ProcessContext {
       case 'ses': if (p.ses === undefined) p.ses = toInt(v); break;
       case 'exe': if (p.exe === undefined) p.exe = decodeFieldValue(v); break;
       case 'comm': if (p.comm === undefined) p.comm = decodeFieldValue(v); break;
-      case 'tty': tty ??= v; break;
-      case 'terminal': terminal ??= v; break;
-      case 'success': if (p.success === undefined) p.success = v === 'yes'; break;
+      case 'tty': tty ??= decodeFieldValue(v); break;
+      case 'terminal': terminal ??= decodeFieldValue(v); break;
+      case 'success': if (p.success === undefined) p.success = unquote(v) === 'yes'; break;
       case 'exit': if (p.exit === undefined) p.exit = toInt(v); break;
-      case 'arch': arch ??= v; break;
-      case 'syscall': syscall ??= v; break;
+      case 'arch': arch ??= unquote(v); break;
+      case 'syscall': syscall ??= unquote(v); break;
       case 'key': if (p.key === undefined && v !== '(null)') p.key = decodeFieldValue(v); break;
-      case 'subj': if (p.subj === undefined) p.subj = v; break;
+      case 'subj': if (p.subj === undefined) p.subj = unquote(v); break;
     }
   }
   if (tty !== undefined || terminal !== undefined) p.tty = tty ?? terminal;
