@@ -1,10 +1,12 @@
 // dcctl against a real module server (and the real cert-authority it needs), both spawned as
 // processes: endpoints, sessions, test connection, events, alerts, support package, info, and
 // the exit codes for a refused token (4), a missing permission (4) and a refused request (1).
-import { readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { distEntry, makeTempDir, spawnService, type SpawnedService } from '@dc/service-kit/testing';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { caV1 } from '@dc/proto';
+import { distEntry, makeTempDir, spawnService, type SpawnedService, waitFor, workspaceRoot } from '@dc/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dcctl } from './testing/run-dcctl';
 
@@ -107,6 +109,85 @@ describe('dcctl against a real module server', () => {
     expect(r.stderr).toMatch(/: 100%/);
     const j = await run(['--json', 'support', 'download', '--out', out]);
     expect(j.json<{ sizeBytes: number }>().sizeBytes).toBeGreaterThan(0);
+  });
+
+  describe('with a real endpoint agent connected', () => {
+    let agent: SpawnedService;
+
+    beforeAll(async () => {
+      // An enrolment token from the CA, asked with the module server's bootstrap credential (CRON_EXEC).
+      const caDir = join(tmp.dir, 'ca');
+      const trust = readFileSync(join(caDir, 'trust-bundle.pem'));
+      const client = new caV1.CertificateAuthorityServiceClient(
+        `127.0.0.1:${ca.ports.grpc}`,
+        credentials.createSsl(trust, readFileSync(join(caDir, 'credentials', 'module-server.key.pem')), readFileSync(join(caDir, 'credentials', 'module-server.cert.pem'))),
+        { 'grpc.ssl_target_name_override': 'localhost' },
+      );
+      const secret = await new Promise<string>((resolve, reject) =>
+        client.createEnrolmentToken(
+          caV1.CreateEnrolmentTokenRequest.fromPartial({ kind: caV1.EnrolmentTokenKind.ENROLMENT_TOKEN_KIND_ONE_TIME, label: 'dcctl test' }),
+          new Metadata(),
+          (err, res) => (err ? reject(err) : resolve(res.secret)),
+        ),
+      );
+      client.close();
+      const tokenFile = join(tmp.dir, 'enrolment.token');
+      writeFileSync(tokenFile, secret, { mode: 0o600 });
+      agent = await spawnService({
+        entry: join(workspaceRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+        args: [
+          join(workspaceRoot, 'apps', 'endpoint-recorder', 'src', 'connectivity', 'run-agent.ts'),
+          ...['--broker', `127.0.0.1:${ms.ports.gateway}`, '--ca-file', join(caDir, 'trust-bundle.pem'), '--token-file', tokenFile],
+          ...['--identity-dir', join(tmp.dir, 'agent'), '--monitor-db', join(tmp.dir, 'agent-monitor.db'), '--host-name', 'web-01'],
+        ],
+        startTimeoutMs: 40_000,
+      });
+      await waitFor(async () => (await run(['--json', 'endpoints', 'list', '--status', 'online'])).json<{ totalSize?: number }>().totalSize === 1, { timeoutMs: 30_000, what: 'web-01 online' });
+    }, 90_000);
+
+    afterAll(async () => {
+      await agent?.stop('SIGKILL');
+    });
+
+    it('lists the endpoint online with last seen and route', async () => {
+      const r = await run(['endpoints', 'list']);
+      expect(r.stdout).toMatch(/^web-01 +\S+ +online +\S+ ago +direct from \S+ +linux /m);
+      expect(r.stdout).toContain('1 of 1 endpoint(s); 1 online, 0 not online');
+      const one = (await run(['--json', 'endpoints', 'show', 'web-01'])).json<{ endpoint: { hostName: string; status: string } }>();
+      expect(one.endpoint).toMatchObject({ hostName: 'web-01', status: 'ENDPOINT_STATUS_ONLINE' });
+    });
+
+    it('tests the connection: online with the round trip, exit 0', async () => {
+      const r = await run(['test-connection', 'web-01']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^ONLINE: web-01 \(\S+\) answered in \d+/);
+    });
+
+    it('opens a session, shows it in the SPEC 1.5 grid, sends a ping over it and closes it', async () => {
+      const opened = await run(['--json', 'sessions', 'open', 'web-01', '--module', 'trace']);
+      expect(opened.code, opened.stderr).toBe(0);
+      const session = opened.json<{ session: { sessionId: string; sessionStatus: string } }>().session;
+      expect(session.sessionStatus).toBe('SESSION_STATUS_OPEN');
+      const grid = await run(['sessions', 'list']);
+      expect(grid.stdout.split('\n')[0]).toMatch(/^SESSION +HOST NAME +CLIENT ID +IP ADDRESS +ACTION STATUS +SESSION STATUS +DURATION +LAST MESSAGE +MODULE$/);
+      expect(grid.stdout).toMatch(new RegExp(`^${session.sessionId} +web-01 .* succeeded +open .* trace$`, 'm'));
+      const ping = await run(['sessions', 'request', session.sessionId, '--ping']);
+      expect(ping.code, ping.stderr).toBe(0);
+      expect(ping.stdout).toMatch(/#0 last\] pong from endpoint/);
+      const closed = await run(['sessions', 'close', session.sessionId, '--reason', 'test done']);
+      expect(closed.code).toBe(0);
+      expect(closed.stdout).toContain(`session ${session.sessionId} closed`);
+    });
+
+    it('reads the recorder status through a session it opens and closes itself', async () => {
+      const r = await run(['--json', 'recorder', 'status', 'web-01']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json<{ status: { state?: string } }>().status).toBeDefined();
+      const open = (await run(['--json', 'sessions', 'list'])).json<{ sessions: unknown[] }>();
+      expect(open.sessions).toEqual([]);
+      const all = (await run(['--json', 'sessions', 'list', '--all'])).json<{ sessions: Array<{ moduleName: string; sessionStatus: string }> }>();
+      expect(all.sessions).toContainEqual(expect.objectContaining({ moduleName: 'dcctl', sessionStatus: 'SESSION_STATUS_CLOSED' }));
+    });
   });
 
   it('reports an operation the server does not implement yet clearly (exit 1, UNIMPLEMENTED)', async () => {

@@ -95,12 +95,19 @@ export const registerSessions: Register = (program, act) => {
     .command('list')
     .description('Open and pending sessions (or --status ...), newest first, with the SPEC 1.5 columns.')
     .option('--status <list>', `only these session statuses, comma-separated: ${enumWords(moduleServerV1.SessionStatus, 'SESSION_STATUS_').join(', ')} (default pending,open)`)
+    .option('--all', 'every status, closed and failed ones included (kept 7 days)')
     .option('--module <name>', 'only this module\'s sessions')
     .option('--client-id <id>', 'only sessions to this endpoint')
     .action(
-      act<{ status?: string; module?: string; clientId?: string }>(async (ctx, o) => {
+      act<{ status?: string; all?: boolean; module?: string; clientId?: string }>(async (ctx, o) => {
+        if (o.status && o.all) throw usageError('give --status or --all, not both');
+        const S = moduleServerV1.SessionStatus;
         const req = moduleServerV1.ListSessionsRequest.fromPartial({
-          statuses: o.status ? parseEnumList(moduleServerV1.SessionStatus, 'SESSION_STATUS_', '--status', o.status) : [],
+          statuses: o.status
+            ? parseEnumList(S, 'SESSION_STATUS_', '--status', o.status)
+            : o.all
+              ? [S.SESSION_STATUS_PENDING, S.SESSION_STATUS_OPEN, S.SESSION_STATUS_CLOSED, S.SESSION_STATUS_FAILED]
+              : [S.SESSION_STATUS_PENDING, S.SESSION_STATUS_OPEN],
           moduleName: o.module ?? '',
           clientId: o.clientId ?? '',
         });
