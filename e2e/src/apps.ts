@@ -1,4 +1,5 @@
 // How to start each server app for a test: its entry point, temp-dir config and the ports it serves.
+import { join } from 'node:path';
 import { distEntry } from '@dc/service-kit/testing';
 
 export interface ServerApp {
@@ -12,9 +13,21 @@ export interface ServerApp {
   readonly services: readonly string[];
   /** An environment variable holding a port, for the malformed-config test. */
   readonly portEnv: string;
+  /** For a TLS server: the grpc_interop.py arguments that make the client trust it. */
+  tlsArgs?(dir: string): string[];
 }
 
 export const SERVER_APPS: readonly ServerApp[] = [
+  {
+    name: 'cert-authority',
+    entry: distEntry('apps/cert-authority'),
+    env: (dir) => ({ DC_CA_DATA_DIR: dir, DC_CA_GRPC__PORT: '0', DC_CA_METRICS__PORT: '0' }),
+    grpcPorts: ['grpc'],
+    services: ['dc.ca.v1.CertificateAuthorityService'],
+    portEnv: 'DC_CA_GRPC__PORT',
+    // The CA serves TLS with a certificate it issued itself for localhost / 127.0.0.1.
+    tlsArgs: (dir) => ['--ca', join(dir, 'trust-bundle.pem')],
+  },
   {
     name: 'module-server',
     entry: distEntry('apps/module-server'),

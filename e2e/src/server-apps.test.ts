@@ -27,18 +27,19 @@ describe.each(SERVER_APPS)('$name', (app) => {
   });
 
   it('answers grpc.health.v1 Check with SERVING on every gRPC port, to the Python client', () => {
+    const tls = app.tlsArgs?.(tmp.dir) ?? [];
     for (const port of app.grpcPorts) {
       expect(svc.ports[port], `port ${port}`).toBeGreaterThan(0);
-      expect(python([`127.0.0.1:${svc.ports[port]}`, 'health'])).toEqual({ status: 'SERVING' });
+      expect(python([`127.0.0.1:${svc.ports[port]}`, 'health', ...tls])).toEqual({ status: 'SERVING' });
       for (const service of app.services) {
-        expect(python([`127.0.0.1:${svc.ports[port]}`, 'health', service])).toEqual({ status: 'SERVING' });
+        expect(python([`127.0.0.1:${svc.ports[port]}`, 'health', service, ...tls])).toEqual({ status: 'SERVING' });
       }
     }
   });
 
   it('lists its services through server reflection, to the Python client', () => {
     const port = svc.ports[app.grpcPorts[0]!]!;
-    const listing = python([`127.0.0.1:${port}`, 'reflection']) as { services: string[]; methods: Record<string, string[]> };
+    const listing = python([`127.0.0.1:${port}`, 'reflection', ...(app.tlsArgs?.(tmp.dir) ?? [])]) as { services: string[]; methods: Record<string, string[]> };
     expect(listing.services).toContain('grpc.health.v1.Health');
     for (const service of app.services) {
       expect(listing.services).toContain(service);
