@@ -54,7 +54,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function spawnZoneProxy(entry: string, installDir: string): Promise<SpawnedService> {
+export async function spawnZoneProxy(entry: string, installDir: string, logLevel = 'debug'): Promise<SpawnedService> {
   return spawnService({
     entry,
     env: {
@@ -67,7 +67,7 @@ export async function spawnZoneProxy(entry: string, installDir: string): Promise
       DC_ZONE_PROXY_PROVISIONING__PORT: '0',
       DC_ZONE_PROXY_METRICS__PORT: '0',
       DC_ZONE_PROXY_ACTIVITY_INTERVAL_MS: '500',
-      DC_ZONE_PROXY_LOG_LEVEL: 'debug',
+      DC_ZONE_PROXY_LOG_LEVEL: logLevel,
     },
   });
 }

@@ -60,6 +60,13 @@ export class ZoneTestCa implements ZoneCertificateAuthority {
     return { certificateChainPem: pem, privateKeyPem: kp.privateKeyPem, trustBundlePem: this.rootPem };
   }
 
+  /** A server certificate for 127.0.0.1 / localhost (e.g. a direct gateway in the bench). */
+  serverCertificate(): { certPem: string; keyPem: string } {
+    const kp = rsaKey();
+    const pem = this.sign(kp.publicKeyPem, 'localhost', { serverAuth: true }, [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }]);
+    return { certPem: pem, keyPem: kp.privateKeyPem };
+  }
+
   /** An endpoint's client certificate, as SignCsr would issue it. */
   endpoint(clientId: string): { certPem: string; keyPem: string; serial: string } {
     const kp = rsaKey();

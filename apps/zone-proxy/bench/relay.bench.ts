@@ -1,0 +1,250 @@
+// Zone proxy relay benchmark (issue #7): session request throughput and latency through the
+// zone proxy next to a direct connection and next to Debian's haproxy relaying the same TLS
+// bytes in TCP mode; bulk relay MB/s through the zone proxy next to haproxy. All figures come
+// from one run on the same machine, so compare the ratios.
+//
+// Topology: endpoint client (this process) → [direct | haproxy :tcp | zone proxy process] →
+// gateway (this process; relayed calls reach it through the module server's ZoneLinks).
+// Needs `haproxy` on PATH (apt-get install haproxy). Run: npx nx run zone-proxy:bench
+//
+// The module-server side of the link (ZoneLinks) is imported from apps/module-server by path:
+// a benchmark, not shipped code, measuring the two halves together as they run in production.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type ClientDuplexStream, Server, ServerCredentials } from '@grpc/grpc-js';
+import { gatewayV1 as gateway, type sessionV1 } from '@dc/proto';
+import { makeTempDir, waitFor } from '@dc/service-kit/testing';
+import { pino } from 'pino';
+import type { RelayedGateway } from '../../module-server/src/zone-links/relayed-call';
+import { buildZoneProxy, endpointClient, freePort, MemoryZoneProxySettings, runInstaller, spawnZoneProxy } from '../../module-server/src/zone-links/testing/fixtures';
+import { ZoneTestCa } from '../../module-server/src/zone-links/testing/zone-test-ca';
+import { ZoneLinks } from '../../module-server/src/zone-links/zone-links';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const CONCURRENT_SESSIONS = 8;
+const LATENCY_SAMPLES = 1500;
+const BULK_BYTES = 64 << 20;
+const BULK_CHUNK = 64 << 10;
+
+type Driver = {
+  attached(send: (r: sessionV1.SessionRequest) => void, end: () => void): void;
+  response(r: sessionV1.SessionResponse): void;
+};
+
+/** The broker side: each session's driver sends requests and sees the answers. */
+class BenchGateway implements RelayedGateway {
+  readonly drivers = new Map<string, Driver>();
+  enrol: RelayedGateway['enrol'] = (_c, cb) => cb({ code: 12, details: 'not in the bench' } as never, null);
+  renewCertificate: RelayedGateway['renewCertificate'] = (_c, cb) => cb({ code: 12, details: 'not in the bench' } as never, null);
+  controlChannel: RelayedGateway['controlChannel'] = (call) => call.end();
+  sessionStream: RelayedGateway['sessionStream'] = (call) => {
+    let driver: Driver | undefined;
+    call.on('data', (m: gateway.SessionStreamRequest) => {
+      if (m.message?.$case === 'attach') {
+        driver = this.drivers.get(m.message.value.sessionId);
+        call.write({ message: { $case: 'attached', value: { sessionId: m.message.value.sessionId, moduleName: 'bench', maxConcurrentRequests: 1 } } });
+        driver?.attached(
+          (r) => call.write({ message: { $case: 'request', value: r } }),
+          () => call.end(),
+        );
+      } else if (m.message?.$case === 'response') driver?.response(m.message.value);
+    });
+    call.on('end', () => undefined);
+  };
+}
+
+/** The endpoint side: answers pings with pongs and "bulk" generic requests with 64 KiB chunks. */
+function endpointSession(client: gateway.EndpointGatewayServiceClient, sessionId: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const call: ClientDuplexStream<gateway.SessionStreamRequest, gateway.SessionStreamResponse> = client.sessionStream();
+    call.on('data', (m: gateway.SessionStreamResponse) => {
+      if (m.message?.$case !== 'request') return;
+      const r = m.message.value;
+      if (r.payload?.$case === 'ping') {
+        call.write({ message: { $case: 'response', value: { requestId: r.requestId, chunkIndex: 0, last: true, payload: { $case: 'pong', value: { payload: r.payload.value.payload } } } } });
+      } else if (r.payload?.$case === 'generic') {
+        const total = Number(r.payload.value.body.toString());
+        const body = Buffer.alloc(BULK_CHUNK, 7);
+        let sent = 0;
+        let index = 0;
+        const pump = () => {
+          while (sent < total) {
+            sent += BULK_CHUNK;
+            const ok = call.write({ message: { $case: 'response', value: { requestId: r.requestId, chunkIndex: index++, last: sent >= total, payload: { $case: 'generic', value: { contentType: 'application/octet-stream', body } } } } });
+            if (!ok) return void call.once('drain', pump);
+          }
+        };
+        pump();
+      }
+    });
+    call.on('end', () => {
+      call.end();
+      resolve();
+    });
+    call.on('error', reject);
+    call.write({ message: { $case: 'attach', value: { sessionId, actionId: 'bench' } } });
+  });
+}
+
+const ping = (id: number): sessionV1.SessionRequest => ({ requestId: String(id), payload: { $case: 'ping', value: { payload: Buffer.alloc(64, 1) } } }) as sessionV1.SessionRequest;
+
+/** Sequential round trips on one session: latency in ms per request. */
+async function latency(gw: BenchGateway, client: gateway.EndpointGatewayServiceClient, tag: string): Promise<number[]> {
+  const samples: number[] = [];
+  const sessionId = `lat-${tag}`;
+  let t0 = 0;
+  gw.drivers.set(sessionId, {
+    attached(send, end) {
+      let n = 0;
+      const next = () => {
+        if (n++ >= LATENCY_SAMPLES + 100) return end();
+        t0 = performance.now();
+        send(ping(n));
+      };
+      this.response = () => {
+        if (n > 100) samples.push(performance.now() - t0); // the first 100 warm up
+        next();
+      };
+      next();
+    },
+    response: () => undefined,
+  });
+  await endpointSession(client, sessionId);
+  return samples;
+}
+
+/** CONCURRENT_SESSIONS sessions each doing sequential round trips for SECONDS: requests per second. */
+async function throughput(gw: BenchGateway, client: gateway.EndpointGatewayServiceClient, tag: string): Promise<number> {
+  let done = 0;
+  const stopAt = performance.now() + SECONDS * 1000;
+  const sessions = Array.from({ length: CONCURRENT_SESSIONS }, (_, i) => {
+    const sessionId = `thr-${tag}-${i}`;
+    gw.drivers.set(sessionId, {
+      attached(send, end) {
+        let n = 0;
+        this.response = () => {
+          done++;
+          if (performance.now() > stopAt) return end();
+          send(ping(++n));
+        };
+        send(ping(++n));
+      },
+      response: () => undefined,
+    });
+    return endpointSession(client, sessionId);
+  });
+  const t0 = performance.now();
+  await Promise.all(sessions);
+  return done / ((performance.now() - t0) / 1000);
+}
+
+/** One request answered with BULK_BYTES in 64 KiB chunks: MB/s. */
+async function bulk(gw: BenchGateway, client: gateway.EndpointGatewayServiceClient, tag: string): Promise<number> {
+  const sessionId = `bulk-${tag}`;
+  let bytes = 0;
+  let t0 = 0;
+  let t1 = 0;
+  gw.drivers.set(sessionId, {
+    attached(send, end) {
+      t0 = performance.now();
+      this.response = (r) => {
+        if (r.payload?.$case === 'generic') bytes += r.payload.value.body.length;
+        if (r.last) {
+          t1 = performance.now();
+          end();
+        }
+      };
+      send({ requestId: 'bulk', payload: { $case: 'generic', value: { operation: 'bench.bulk', contentType: 'text/plain', body: Buffer.from(String(BULK_BYTES)) } } } as sessionV1.SessionRequest);
+    },
+    response: () => undefined,
+  });
+  await endpointSession(client, sessionId);
+  return bytes / (1 << 20) / ((t1 - t0) / 1000);
+}
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+async function main(): Promise<void> {
+  const tmp = makeTempDir('dc-zone-bench-');
+  const cleanup: Array<() => unknown> = [() => tmp.remove()];
+  try {
+    const ca = new ZoneTestCa();
+    const gw = new BenchGateway();
+
+    // Direct: the gateway's handlers on a mutual-TLS gRPC server, as :17475 runs them.
+    const server = new Server();
+    server.addService(gateway.EndpointGatewayServiceService, gw as never);
+    const sc = ca.serverCertificate();
+    const directPort = await new Promise<number>((res, rej) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createSsl(Buffer.from(ca.rootPem), [{ cert_chain: Buffer.from(sc.certPem), private_key: Buffer.from(sc.keyPem) }], true), (e, p) => (e ? rej(e) : res(p))),
+    );
+    cleanup.push(() => server.forceShutdown());
+
+    // haproxy in TCP mode in front of the direct server: the same TLS bytes, relayed.
+    const haproxyPort = await freePort();
+    const cfg = join(tmp.dir, 'haproxy.cfg');
+    writeFileSync(cfg, `global\n  maxconn 1000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1h\n  timeout server 1h\nfrontend fe\n  bind 127.0.0.1:${haproxyPort}\n  default_backend be\nbackend be\n  server direct 127.0.0.1:${directPort}\n`);
+    const haproxy = spawn('haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
+    cleanup.push(() => haproxy.kill('SIGKILL'));
+
+    // The zone proxy process, provisioned and linked by the module server's ZoneLinks.
+    const entry = buildZoneProxy();
+    const installed = runInstaller(entry, join(tmp.dir, 'zone'));
+    const proxy = await spawnZoneProxy(entry, join(tmp.dir, 'zone'), 'info');
+    cleanup.push(() => proxy.stop('SIGKILL'));
+    const [endpointPort, linkPort] = [await freePort(), await freePort()];
+    const record = { id: 'zp-bench', name: 'bench', endpointTargetHostname: 'localhost', endpointInboundIpAddress: '127.0.0.1', endpointInboundPort: endpointPort, moduleServerTargetHostname: '127.0.0.1', moduleServerInboundIpAddress: '127.0.0.1', moduleServerInboundPort: linkPort, payloadCertificateFingerprintSha256: installed.fingerprintSha256 };
+    const settings = new MemoryZoneProxySettings();
+    settings.records.set(record.id, { record, provisionSecret: installed.secret, payloadCertificatePem: installed.certificatePem });
+    const identity = ca.moduleServerIdentity();
+    const links = new ZoneLinks({ settings, ca, identity: () => identity, gateway: gw, log: pino({ level: 'silent' }), moduleServerVersion: 'bench', addresses: () => ({ provisioning: `127.0.0.1:${proxy.ports.provisioning}` }) });
+    cleanup.push(() => links.close());
+    await links.refreshTrust();
+    links.reconcile([record]);
+    await waitFor(() => links.status(record.id)?.status === 'CONNECTED', { timeoutMs: 30_000, what: 'the zone link' });
+
+    const ep = ca.endpoint('bench-endpoint');
+    const routes = {
+      direct: endpointClient(`127.0.0.1:${directPort}`, ca.rootPem, ep),
+      haproxy: endpointClient(`127.0.0.1:${haproxyPort}`, ca.rootPem, ep),
+      'zone proxy': endpointClient(`127.0.0.1:${endpointPort}`, ca.rootPem, ep),
+    };
+    for (const c of Object.values(routes)) cleanup.push(() => c.close());
+
+    const results: Record<string, { p50: number; p99: number; rps: number; mbps: number }> = {};
+    for (const [name, client] of Object.entries(routes)) {
+      const tag = name.replace(/\W/g, '');
+      const lat = await latency(gw, client, tag);
+      const rps = await throughput(gw, client, tag);
+      const mbps = await bulk(gw, client, tag);
+      results[name] = { p50: pct(lat, 50), p99: pct(lat, 99), rps, mbps };
+    }
+    const z = results['zone proxy']!;
+    const h = results.haproxy!;
+    const d = results.direct!;
+    const rows = Object.entries(results).map(([n, r]) => `${n.padEnd(11)} p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  ${r.rps.toFixed(0).padStart(6)} req/s (${CONCURRENT_SESSIONS} sessions)  bulk ${r.mbps.toFixed(1).padStart(6)} MB/s`);
+    process.stdout.write(
+      [
+        `zone proxy relay bench — ${SECONDS}s per throughput run, ${LATENCY_SAMPLES} latency samples, ${BULK_BYTES >> 20} MiB bulk in ${BULK_CHUNK >> 10} KiB chunks`,
+        ...rows,
+        `session throughput: zone proxy / haproxy = ${(z.rps / h.rps).toFixed(2)} (target >= 0.80); zone proxy / direct = ${(z.rps / d.rps).toFixed(2)}; haproxy / direct = ${(h.rps / d.rps).toFixed(2)}`,
+        `added p50 latency over direct: zone proxy ${(z.p50 - d.p50).toFixed(3)} ms (target < 1 ms), haproxy ${(h.p50 - d.p50).toFixed(3)} ms`,
+        `bulk relay: zone proxy / haproxy = ${(z.mbps / h.mbps).toFixed(2)}; zone proxy / direct = ${(z.mbps / d.mbps).toFixed(2)}`,
+        `zone link activity: ${JSON.stringify({ ...links.status(record.id)!.activity, observedTime: undefined })}`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    for (const f of cleanup.reverse()) await f();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+    process.exit(1);
+  },
+);
