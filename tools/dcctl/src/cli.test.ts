@@ -109,6 +109,21 @@ describe('dcctl health against a real cert-authority', () => {
     expect(auto.stdout).toBe(`${address}: SERVING (tls)\n`);
   });
 
+  it('dials only the services named in --tls-services with TLS, checked against the trust bundle', async () => {
+    const ca_ = `127.0.0.1:${ca.ports.grpc}`;
+    // TLS to the CA reaches it: its answer is about the token (no settings to check bearer tokens), not the transport.
+    const tls = await dcctl(['--ca', ca_, '--ca-file', join(tmp.dir, 'trust-bundle.pem'), '--tls-services', 'ca', 'certificates', 'list', '--issued'], { env: { ...env, DCCTL_TOKEN: 'dct_some_token' } });
+    expect(tls.stderr).toContain(`certificate authority at ${ca_}`);
+    expect(tls.code).toBe(4);
+    const plain = await dcctl(['--timeout', '3s', '--ca', ca_, '--tls-services', 'none', 'certificates', 'list', '--issued'], { env: { ...env, DCCTL_TOKEN: 'dct_some_token' } });
+    expect(plain.code).toBe(3);
+    const noBundle = await dcctl(['--ca', ca_, '--tls-services', 'ca', 'certificates', 'list', '--issued'], { env: { ...env, DCCTL_TOKEN: 'dct_some_token' } });
+    expect(noBundle.code).toBe(2);
+    expect(noBundle.stderr).toContain('--ca-file');
+    const badList = await dcctl(['--tls-services', 'ca,web', 'certificates', 'list', '--issued'], { env: { ...env, DCCTL_TOKEN: 'dct_some_token' } });
+    expect(badList.code).toBe(2);
+  });
+
   it('exits 1 for a service the server does not serve, 3 for plaintext only against TLS, 2 for a bad address', async () => {
     const address = `127.0.0.1:${ca.ports.grpc}`;
     const unknown = await dcctl(['health', address, '--service', 'no.such.Service'], { env });

@@ -16,6 +16,7 @@ export interface GlobalOptions {
   tlsServerName?: string;
   json?: boolean;
   timeout?: string;
+  tlsServices?: string;
 }
 
 export class Ctx {
@@ -50,6 +51,19 @@ export class Ctx {
     return this.globals.caFile ?? this.config.caFile;
   }
 
+  /** Services dialled with TLS: --tls (or the saved list); by default all of them when a trust bundle is given, none otherwise. */
+  tlsServices(): Set<ServiceKey> {
+    const list = this.globals.tlsServices ?? this.config.tlsServices;
+    if (list === undefined) return new Set(this.caFile() ? (['api', 'settings', 'ca'] as const) : []);
+    const out = new Set<ServiceKey>();
+    for (const word of list.split(',').map((w) => w.trim()).filter(Boolean)) {
+      if (word === 'none') continue;
+      if (word !== 'api' && word !== 'settings' && word !== 'ca') throw new CliError(`--tls-services "${list}": each entry must be api, settings or ca (or "none")`, EXIT.USAGE);
+      out.add(word);
+    }
+    return out;
+  }
+
   timeoutMs(): number {
     return this.globals.timeout ? parseDurationSeconds('--timeout', this.globals.timeout) * 1000 : 15_000;
   }
@@ -69,6 +83,7 @@ export class Ctx {
         addresses: { api: this.address('api'), settings: this.address('settings'), ca: this.address('ca') },
         token: this.io.env.DCCTL_TOKEN || this.config.token,
         caPem,
+        tlsServices: this.tlsServices(),
         tlsServerName: this.globals.tlsServerName ?? this.config.tlsServerName,
         timeoutMs: this.timeoutMs(),
       });

@@ -27,8 +27,10 @@ export interface ConnectionOptions {
   readonly addresses: Readonly<Record<ServiceKey, string>>;
   /** Bearer token; calls without one are refused by the servers (UNAUTHENTICATED). */
   readonly token?: string;
-  /** PEM trust bundle: TLS when set, plaintext otherwise. */
+  /** PEM trust bundle for the services dialled with TLS. */
   readonly caPem?: string;
+  /** Services dialled with TLS (checked against caPem); the others plaintext. */
+  readonly tlsServices: ReadonlySet<ServiceKey>;
   readonly tlsServerName?: string;
   /** Deadline of unary calls. */
   readonly timeoutMs: number;
@@ -47,11 +49,11 @@ export function serviceOf(path: string): ServiceKey {
 
 export class Connection {
   private readonly clients = new Map<ServiceKey, Client>();
-  private readonly creds: ChannelCredentials;
+  private readonly tlsCreds?: ChannelCredentials;
   private readonly channelOptions: ChannelOptions;
 
   constructor(readonly options: ConnectionOptions) {
-    this.creds = options.caPem ? credentials.createSsl(Buffer.from(options.caPem)) : credentials.createInsecure();
+    this.tlsCreds = options.caPem ? credentials.createSsl(Buffer.from(options.caPem)) : undefined;
     this.channelOptions = options.tlsServerName
       ? { 'grpc.ssl_target_name_override': options.tlsServerName, 'grpc.default_authority': options.tlsServerName }
       : {};
@@ -60,7 +62,11 @@ export class Connection {
   private client(service: ServiceKey): Client {
     let client = this.clients.get(service);
     if (!client) {
-      client = new Client(this.options.addresses[service], this.creds, this.channelOptions);
+      const tls = this.options.tlsServices.has(service);
+      if (tls && !this.tlsCreds) {
+        throw new CliError(`${SERVICE_LABELS[service]} is dialled with TLS but no trust bundle was given`, EXIT.USAGE, 'pass --ca-file <trust-bundle.pem> (the CA writes it to its data directory), or leave the service out of --tls-services');
+      }
+      client = new Client(this.options.addresses[service], tls ? this.tlsCreds! : credentials.createInsecure(), tls ? this.channelOptions : {});
       this.clients.set(service, client);
     }
     return client;

@@ -25,7 +25,7 @@ function principalLine(res: settingsV1.WhoAmIResponse): string {
 export const registerLogin: Register = (program, act) => {
   program
     .command('login')
-    .description('Log in with an API token: checks it against settings (WhoAmI) and saves it with the server addresses given (--api, --settings, --ca, --ca-file) in the config file, mode 0600. The token is never printed.')
+    .description('Log in with an API token: checks it against settings (WhoAmI) and saves it with the server addresses and TLS choices given (--api, --settings, --ca, --ca-file, --tls-services) in the config file, mode 0600. The token is never printed.')
     .option('--token-file <path>', 'read the token from this file')
     .option('--token <->', 'read the token from stdin: pass "-"')
     .option('--no-verify', 'save without checking the token against settings')
@@ -50,7 +50,7 @@ export const registerLogin: Register = (program, act) => {
         if (!token || /\s/.test(token)) throw usageError('the token must be one non-empty word (got an empty or multi-word value)');
 
         const next: DcctlConfig = { ...ctx.config, token };
-        for (const key of ['api', 'settings', 'ca', 'caFile', 'tlsServerName'] as const) {
+        for (const key of ['api', 'settings', 'ca', 'caFile', 'tlsServerName', 'tlsServices'] as const) {
           const value = ctx.globals[key];
           if (value !== undefined) next[key] = value;
         }

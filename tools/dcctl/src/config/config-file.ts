@@ -18,6 +18,8 @@ export interface DcctlConfig {
   caFile?: string;
   /** Name to check the servers' certificates against instead of the dialled host. */
   tlsServerName?: string;
+  /** Services dialled with TLS, e.g. "settings,ca" (default: all when caFile is set). */
+  tlsServices?: string;
 }
 
 export const DEFAULT_ADDRESSES = {
@@ -41,7 +43,7 @@ export function configPath(env: Record<string, string | undefined>): string {
   return join(base, 'dcctl', 'config.json');
 }
 
-const KEYS: ReadonlyArray<keyof DcctlConfig> = ['token', 'api', 'settings', 'ca', 'caFile', 'tlsServerName'];
+const KEYS: ReadonlyArray<keyof DcctlConfig> = ['token', 'api', 'settings', 'ca', 'caFile', 'tlsServerName', 'tlsServices'];
 
 /** Reads the config file; a missing file is an empty config. */
 export function readConfig(path: string): DcctlConfig {
