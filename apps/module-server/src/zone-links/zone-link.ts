@@ -73,6 +73,7 @@ export class ZoneLink {
   private keepaliveSeq = 0;
   private readonly counters = { bytesToModuleServer: 0, bytesToEndpoints: 0, lastError: '', lastErrorTime: undefined as Date | undefined, connectedSince: undefined as Date | undefined };
   private provisioned = false;
+  private pending: zp.ModuleServerFrame[] = [];
   private readonly log: Logger;
 
   constructor(
@@ -201,7 +202,8 @@ export class ZoneLink {
     this.lastHeard = this.deps.clock.now();
     let acked = false;
     const keepaliveMs = this.deps.keepaliveIntervalMs ?? 15_000;
-    stream.write({
+    this.pending = [];
+    this.write({
       frame: {
         $case: 'hello',
         value: {
@@ -216,18 +218,21 @@ export class ZoneLink {
     });
     stream.on('data', (res: zp.RelayResponse) => {
       this.lastHeard = this.deps.clock.now();
-      const f = res.frame;
-      if (!f) return;
-      if (!acked) {
-        if (f.$case !== 'helloAck') return this.linkFailed(stream, `the zone proxy answered ${f.$case} before LinkHelloAck`);
-        acked = true;
-        this.attempt = 0;
-        this.counters.connectedSince = new Date(this.deps.clock.now());
-        this.set('CONNECTED', `linked to ${address} (zone proxy ${f.value.version})`);
-        this.startKeepalive(stream, keepaliveMs);
-        return;
+      for (const frame of res.frames) {
+        if (this.stream !== stream) return;
+        const f = frame.frame;
+        if (!f) continue;
+        if (!acked) {
+          if (f.$case !== 'helloAck') return this.linkFailed(stream, `the zone proxy answered ${f.$case} before LinkHelloAck`);
+          acked = true;
+          this.attempt = 0;
+          this.counters.connectedSince = new Date(this.deps.clock.now());
+          this.set('CONNECTED', `linked to ${address} (zone proxy ${f.value.version})`);
+          this.startKeepalive(stream, keepaliveMs);
+          continue;
+        }
+        this.onFrame(f);
       }
-      this.onFrame(f);
     });
     stream.on('error', (err: Error & { code?: number; details?: string }) => this.linkFailed(stream, describe(err)));
     stream.on('end', () => this.linkFailed(stream, 'the zone proxy closed the link'));
@@ -267,11 +272,21 @@ export class ZoneLink {
     stream?.cancel();
   }
 
-  private write(frame: zp.RelayRequest): void {
-    this.stream?.write(frame);
+  /** Frames queue for the rest of this event-loop turn and go as one RelayRequest (a batch). */
+  private write(frame: zp.ModuleServerFrame): void {
+    const stream = this.stream;
+    if (!stream) return;
+    this.pending.push(frame);
+    if (this.pending.length === 1) {
+      setImmediate(() => {
+        const frames = this.pending;
+        this.pending = [];
+        if (this.stream === stream && frames.length > 0) stream.write({ frames });
+      });
+    }
   }
 
-  private onFrame(f: NonNullable<zp.RelayResponse['frame']>): void {
+  private onFrame(f: NonNullable<zp.ZoneProxyFrame['frame']>): void {
     switch (f.$case) {
       case 'open':
         return this.open(f.value);

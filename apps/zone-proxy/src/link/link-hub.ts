@@ -69,6 +69,7 @@ class Link {
   timer: NodeJS.Timeout | undefined;
   activityTimer: NodeJS.Timeout | undefined;
   ended = false;
+  pending: zp.ZoneProxyFrame[] = [];
   constructor(
     readonly call: RelayCall,
     readonly remote: string,
@@ -131,7 +132,7 @@ export class LinkHub {
     const log = this.o.log.child({ link: link.remote });
     call.on('data', (req: zp.RelayRequest) => {
       try {
-        this.onFrame(link, req);
+        for (const frame of req.frames) if (!link.ended) this.onFrame(link, frame);
       } catch (err) {
         log.warn({ err }, 'link protocol error');
         this.endLink(link, status.INVALID_ARGUMENT, `link protocol error: ${(err as Error).message}`);
@@ -212,7 +213,7 @@ export class LinkHub {
     if (this.link) this.endLink(this.link, status.UNAVAILABLE, 'the zone proxy is shutting down');
   }
 
-  private onFrame(link: Link, req: zp.RelayRequest): void {
+  private onFrame(link: Link, req: zp.ModuleServerFrame): void {
     link.lastHeard = this.o.clock.now();
     const f = req.frame;
     if (!f) return;
@@ -277,8 +278,18 @@ export class LinkHub {
     link.activityTimer.unref();
   }
 
-  private write(link: Link, frame: zp.RelayResponse): void {
-    if (!link.ended) link.call.write(frame);
+  /** Frames queue for the rest of this event-loop turn and go as one RelayResponse (a batch). */
+  private write(link: Link, frame: zp.ZoneProxyFrame): void {
+    if (link.ended) return;
+    link.pending.push(frame);
+    if (link.pending.length === 1) setImmediate(() => this.flush(link));
+  }
+
+  private flush(link: Link): void {
+    if (link.ended || link.pending.length === 0) return;
+    const frames = link.pending;
+    link.pending = [];
+    link.call.write({ frames });
   }
 
   private closeStream(link: Link, st: StreamState, code: number, reason: string, tellModuleServer: boolean): void {
