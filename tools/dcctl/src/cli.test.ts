@@ -120,6 +120,12 @@ describe('dcctl health against a real cert-authority', () => {
     const noBundle = await dcctl(['--ca', ca_, '--tls-services', 'ca', 'certificates', 'list', '--issued'], { env: { ...env, DCCTL_TOKEN: 'dct_some_token' } });
     expect(noBundle.code).toBe(2);
     expect(noBundle.stderr).toContain('--ca-file');
+    const named = await dcctl(['--ca', ca_, '--ca-file', join(tmp.dir, 'trust-bundle.pem'), '--tls-services', 'ca', '--tls-server-name', 'settings=settings,ca=localhost', 'certificates', 'list', '--issued'], { env: { ...env, DCCTL_TOKEN: 'dct_some_token' } });
+    expect(named.code).toBe(4);
+    const wrongName = await dcctl(['--timeout', '3s', '--ca', ca_, '--ca-file', join(tmp.dir, 'trust-bundle.pem'), '--tls-services', 'ca', '--tls-server-name', 'ca=wrong.example', 'certificates', 'list', '--issued'], { env: { ...env, DCCTL_TOKEN: 'dct_some_token' } });
+    expect(wrongName.code).toBe(3);
+    const badName = await dcctl(['--tls-server-name', 'web=x', 'certificates', 'list', '--issued'], { env: { ...env, DCCTL_TOKEN: 'dct_some_token' } });
+    expect(badName.code).toBe(2);
     const badList = await dcctl(['--tls-services', 'ca,web', 'certificates', 'list', '--issued'], { env: { ...env, DCCTL_TOKEN: 'dct_some_token' } });
     expect(badList.code).toBe(2);
   });

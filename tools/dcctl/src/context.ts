@@ -64,6 +64,22 @@ export class Ctx {
     return out;
   }
 
+  /** --tls-server-name: one name for every service, or per service: "settings=settings,ca=localhost". */
+  tlsServerNames(): Partial<Record<ServiceKey, string>> {
+    const text = this.globals.tlsServerName ?? this.config.tlsServerName;
+    if (!text) return {};
+    if (!text.includes('=')) return { api: text, settings: text, ca: text };
+    const out: Partial<Record<ServiceKey, string>> = {};
+    for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const [key, name] = pair.split('=');
+      if ((key !== 'api' && key !== 'settings' && key !== 'ca') || !name) {
+        throw new CliError(`--tls-server-name "${text}": each entry must be <api|settings|ca>=<name>, or give one name for all`, EXIT.USAGE);
+      }
+      out[key] = name;
+    }
+    return out;
+  }
+
   timeoutMs(): number {
     return this.globals.timeout ? parseDurationSeconds('--timeout', this.globals.timeout) * 1000 : 15_000;
   }
@@ -84,7 +100,7 @@ export class Ctx {
         token: this.io.env.DCCTL_TOKEN || this.config.token,
         caPem,
         tlsServices: this.tlsServices(),
-        tlsServerName: this.globals.tlsServerName ?? this.config.tlsServerName,
+        tlsServerNames: this.tlsServerNames(),
         timeoutMs: this.timeoutMs(),
       });
     }

@@ -63,7 +63,7 @@ export async function runDcctl(argv: readonly string[], io: Io, options: RunOpti
     .option('--ca <host:port>', 'certificate authority address (default 127.0.0.1:17482, or as saved by login)')
     .option('--ca-file <pem>', 'trust bundle (PEM) to check the servers\' TLS certificates (e.g. data/cert-authority/trust-bundle.pem)')
     .option('--tls-services <list>', 'services dialled with TLS, comma-separated: api,settings,ca or none (default: all three with --ca-file, none without)')
-    .option('--tls-server-name <name>', 'name to check the server certificates against instead of the dialled host')
+    .option('--tls-server-name <name>', 'name to check the server certificates against instead of the dialled host; one for all, or per service: settings=settings,ca=localhost')
     .option('--json', 'print the raw responses as JSON (proto3 JSON: enum names, RFC 3339 times)')
     .addOption(new Option('--timeout <duration>', 'deadline of each call, e.g. 15s (default 15s)'))
     .addHelpText(

@@ -31,7 +31,8 @@ export interface ConnectionOptions {
   readonly caPem?: string;
   /** Services dialled with TLS (checked against caPem); the others plaintext. */
   readonly tlsServices: ReadonlySet<ServiceKey>;
-  readonly tlsServerName?: string;
+  /** Name each service's certificate is checked against instead of the dialled host. */
+  readonly tlsServerNames?: Partial<Record<ServiceKey, string>>;
   /** Deadline of unary calls. */
   readonly timeoutMs: number;
 }
@@ -50,13 +51,9 @@ export function serviceOf(path: string): ServiceKey {
 export class Connection {
   private readonly clients = new Map<ServiceKey, Client>();
   private readonly tlsCreds?: ChannelCredentials;
-  private readonly channelOptions: ChannelOptions;
 
   constructor(readonly options: ConnectionOptions) {
     this.tlsCreds = options.caPem ? credentials.createSsl(Buffer.from(options.caPem)) : undefined;
-    this.channelOptions = options.tlsServerName
-      ? { 'grpc.ssl_target_name_override': options.tlsServerName, 'grpc.default_authority': options.tlsServerName }
-      : {};
   }
 
   private client(service: ServiceKey): Client {
@@ -66,7 +63,9 @@ export class Connection {
       if (tls && !this.tlsCreds) {
         throw new CliError(`${SERVICE_LABELS[service]} is dialled with TLS but no trust bundle was given`, EXIT.USAGE, 'pass --ca-file <trust-bundle.pem> (the CA writes it to its data directory), or leave the service out of --tls-services');
       }
-      client = new Client(this.options.addresses[service], tls ? this.tlsCreds! : credentials.createInsecure(), tls ? this.channelOptions : {});
+      const name = this.options.tlsServerNames?.[service];
+      const channelOptions: ChannelOptions = tls && name ? { 'grpc.ssl_target_name_override': name, 'grpc.default_authority': name } : {};
+      client = new Client(this.options.addresses[service], tls ? this.tlsCreds! : credentials.createInsecure(), channelOptions);
       this.clients.set(service, client);
     }
     return client;
