@@ -62,16 +62,16 @@ class SimEndpoint {
           const every = (msg.value.heartbeatPolicy?.interval?.seconds ?? 30) * 1000;
           let seq = 0;
           // first beat at a random point of the interval, so beats spread evenly
-          this.beat = setTimeout(function tick(this: void) {
+          const tick = () => {
             call.write({ message: { $case: 'heartbeat', value: { sequence: ++seq, endpointTime: new Date(), activeSessions: 0 } } });
-            self.beat = setTimeout(tick, every);
-          }, Math.random() * every);
+            this.beat = setTimeout(tick, every);
+          };
+          this.beat = setTimeout(tick, Math.random() * every);
           settle();
         } else if (msg?.$case === 'goaway') goaway = msg.value;
         else if (msg?.$case === 'ping') call.write({ message: { $case: 'pong', value: { pingId: msg.value.pingId, endpointTime: new Date() } } });
         else if (msg?.$case === 'action' && msg.value.kind?.$case === 'openSession') this.attach(call, msg.value.actionId, msg.value.kind.value.sessionId);
       });
-      const self = this;
       const ended = () => {
         clearTimeout(this.beat);
         if (open) connected--;
