@@ -94,7 +94,8 @@ export function serverStream<Req, Res>(
       });
     } catch (err) {
       end();
-      call.destroy(Object.assign(new Error((toServiceError(err, deps.log).details as string) ?? 'error'), toServiceError(err, deps.log)));
+      // grpc-js ends a server stream with this status when 'error' is emitted on it.
+      call.emit('error', toServiceError(err, deps.log.child({ method })));
     }
   };
 }

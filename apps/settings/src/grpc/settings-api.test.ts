@@ -214,6 +214,18 @@ describe('the watch stream', () => {
   });
 });
 
+describe('the watch stream refuses', () => {
+  it('a watcher without a token (UNAUTHENTICATED) and sends it nothing', async () => {
+    const stream = api.watch.client.watch({ kinds: [], sinceRevision: 0 });
+    const got: unknown[] = [];
+    stream.on('data', (m) => got.push(m));
+    const err = await new Promise<{ code: number; details: string }>((resolve) => stream.on('error', resolve));
+    expect(err.code).toBe(status.UNAUTHENTICATED);
+    expect(err.details).toContain('no bearer token');
+    expect(got).toEqual([]);
+  });
+});
+
 describe('recorder configuration through the API', () => {
   it('returns every validation error at once and stores nothing, then stores a valid module and merges it', async () => {
     const bad = await api.recorder.call('putRecorderConfig', { config: { module: 'im', recorderJson: '{"cpuThreshold": 5}', filtersJson: '{"version": 2, "rules": []}', watchlistJson: '', signalsJson: '', revision: 0, updatedBy: '' }, validateOnly: false },
