@@ -356,6 +356,26 @@ describe('every compose service run as a process with its compose configuration'
     expect(build.packages?.map((p) => p.os).sort()).toEqual(['OPERATING_SYSTEM_LINUX', 'OPERATING_SYSTEM_MACOS', 'OPERATING_SYSTEM_WINDOWS']);
   });
 
+  it('lets an operator log in from the host as the compose header shows, and use the module server API with that token', () => {
+    // From the host: the published ports (here the services' own addresses), the CA's trust bundle.
+    const trust = join(tmp.dir, 'trust.pem');
+    writeFileSync(trust, readFileSync(join(volumeDir('cert-authority-data'), 'trust-bundle.pem')));
+    const env = { ...process.env, DCCTL_CONFIG: join(tmp.dir, 'operator.json'), DCCTL_TOKEN: '' };
+    const dcctl = (args: string[]) => spawnSync(process.execPath, [join(workspaceRoot, 'tools', 'dcctl', 'dist', 'main.cjs'), ...args], { env, encoding: 'utf8', timeout: 20_000 });
+    const login = dcctl([
+      ...['--settings', `${addressOf('settings')}:17481`, '--ca', `${addressOf('cert-authority')}:17482`, '--api', `${addressOf('module-server')}:17480`],
+      ...['--ca-file', trust, '--tls-services', 'settings,ca', '--tls-server-name', 'settings=settings'],
+      ...['login', '--token-file', join(volumeDir('settings-data'), 'admin.token')],
+    ]);
+    expect(login.status, login.stderr).toBe(0);
+    expect(login.stdout).toContain('logged in as admin');
+    const endpoints = dcctl(['--json', 'endpoints', 'list']);
+    expect(endpoints.status, endpoints.stderr).toBe(0);
+    expect(JSON.parse(endpoints.stdout)).toMatchObject({ endpoints: [] });
+    const issued = dcctl(['--json', 'certificates', 'list', '--issued']);
+    expect(issued.status, issued.stderr).toBe(0);
+  });
+
   it('keeps each service\'s data in its own volume', () => {
     for (const name of LONG_RUNNING) {
       const volume = `${name}-data`;
