@@ -1,108 +1,86 @@
-// `npm start`: runs the whole system locally on embedded defaults — every app as a process on
-// loopback, each with its data under ./data/<app> — prints where everything listens, and stops
-// everything cleanly on Ctrl-C. A second run reuses the data.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+// `npm start`: the whole system on this machine — cert-authority, settings, module-server, a zone
+// proxy and two endpoint recorders (one direct, one behind the zone proxy), each replaying a
+// sample audit log — every app a process on 127.0.0.1 with its data under ./data/<app>. The first
+// run bootstraps (root CA, administrator token, default set-up, FQDN, zone proxy provisioned);
+// a second run reuses the data. Prints the ports and the dcctl commands to try; Ctrl-C stops
+// everything cleanly (exit 0). The topology itself is tools/dev/topology.mjs (shared with e2e).
+//
+//   npm start [-- --verbose] [-- --ephemeral-ports]     DC_DATA_ROOT=<dir> moves ./data
+import { join, relative } from 'node:path';
+import { allocatePorts, RECORDERS, Topology, workspaceRoot } from './topology.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dataRoot = resolve(process.env.DC_DATA_ROOT ?? join(root, 'data'));
-const verbose = process.argv.includes('--verbose');
-
-/** Start order matters: the CA and settings first, the services that call them after. */
-const APPS = [
-  { name: 'cert-authority', env: (d) => ({ DC_CERT_AUTHORITY_DATA_DIR: d }) },
-  { name: 'settings', env: (d) => ({ DC_SETTINGS_DATA_DIR: d }) },
-  { name: 'module-server', env: (d) => ({ DC_MODULE_SERVER_DATA_DIR: d }) },
-  {
-    name: 'zone-proxy',
-    env: (d) => ({
-      DC_ZONE_PROXY_INSTALL_DIR: d,
-      DC_ZONE_PROXY_ENDPOINT_INBOUND__HOST: '127.0.0.1',
-      DC_ZONE_PROXY_MODULE_SERVER_INBOUND__HOST: '127.0.0.1',
-      DC_ZONE_PROXY_PROVISIONING__HOST: '127.0.0.1',
-    }),
-  },
-];
-
-const children = new Map();
-let stopping = false;
-
-function startApp(app) {
-  const entry = join(root, 'apps', app.name, 'dist', 'main.cjs');
-  if (!existsSync(entry)) {
-    console.error(`start: ${app.name} is not built (${entry} missing): run "npm ci" or "npm run build" first`);
-    process.exit(1);
+const argv = process.argv.slice(2);
+const known = new Set(['--verbose', '--ephemeral-ports', '--help', '-h']);
+for (const a of argv) {
+  if (!known.has(a)) {
+    console.error(`start: unknown option "${a}" (known: --verbose, --ephemeral-ports, --help)`);
+    process.exit(2);
   }
-  const dir = join(dataRoot, app.name);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const child = spawn(process.execPath, [entry], { cwd: root, env: { ...process.env, ...app.env(dir) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.set(app.name, child);
-  return new Promise((resolveStart, rejectStart) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let rec;
-      try {
-        rec = JSON.parse(line);
-      } catch {
-        console.log(`[${app.name}] ${line}`);
-        return;
-      }
-      if (rec.msg === 'service started') resolveStart(rec.ports ?? {});
-      if (verbose || rec.level === 'warn' || rec.level === 'error' || rec.level === 'fatal') {
-        console.log(`[${app.name}] ${rec.level} ${rec.msg}`);
-      }
-    });
-    createInterface({ input: child.stderr }).on('line', (line) => console.error(`[${app.name}] ${line}`));
-    child.once('exit', (code, signal) => {
-      children.delete(app.name);
-      if (!stopping) {
-        console.error(`start: ${app.name} exited (${code ?? signal}); stopping everything`);
-        rejectStart(new Error(`${app.name} exited`));
-        void stopAll(1);
-      }
-    });
-  });
 }
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log('Usage: npm start [-- --verbose] [-- --ephemeral-ports]\n\nRuns the whole Direct Connect topology on 127.0.0.1 with its data under ./data (DC_DATA_ROOT to move it).\n  --verbose          show every log line\n  --ephemeral-ports  let the OS choose free ports instead of the documented ones');
+  process.exit(0);
+}
+const verbose = argv.includes('--verbose');
+const dataRoot = process.env.DC_DATA_ROOT ?? join(workspaceRoot, 'data');
+const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+const ports = await allocatePorts(argv.includes('--ephemeral-ports') ? 'ephemeral' : 'default');
+let stopping = false;
+const topology = new Topology({
+  dataRoot,
+  ports,
+  onLine(app, rec, isStderr) {
+    const level = typeof rec.level === 'number' ? LEVELS[rec.level] : rec.level;
+    if (verbose || isStderr || level === 'warn' || level === 'error' || level === 'fatal') {
+      const extra = rec.err ? `: ${typeof rec.err === 'string' ? rec.err : rec.err.message ?? JSON.stringify(rec.err)}` : '';
+      console.log(`[${app}] ${isStderr ? '' : `${level} `}${rec.msg}${extra}`);
+    }
+  },
+  onUnexpectedExit(app, code, signal) {
+    if (stopping) return;
+    console.error(`start: ${app} exited unexpectedly (${code ?? signal}); stopping everything`);
+    void stopAll(1);
+  },
+});
 
 async function stopAll(exitCode) {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping…');
-  await Promise.all(
-    [...children.entries()].reverse().map(
-      ([name, child]) =>
-        new Promise((res) => {
-          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-          child.once('exit', (code) => {
-            clearTimeout(timer);
-            console.log(`  ${name} stopped (${code ?? 'signal'})`);
-            res();
-          });
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+  const codes = await topology.stop();
+  for (const [name, code] of Object.entries(codes)) console.log(`  ${name} stopped (${code})`);
   process.exit(exitCode);
 }
-
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
-mkdirSync(dataRoot, { recursive: true, mode: 0o700 });
 console.log(`Direct Connect: starting on 127.0.0.1, data under ${dataRoot}`);
-const table = [];
-for (const app of APPS) {
-  try {
-    const ports = await startApp(app);
-    table.push([app.name, Object.entries(ports).filter(([, p]) => p).map(([k, p]) => `${k} ${p}`).join(', ')]);
-  } catch {
-    break;
-  }
+try {
+  await topology.start();
+} catch (err) {
+  console.error(`start: ${err.message}`);
+  await stopAll(1);
 }
 if (!stopping) {
+  const rel = (p) => {
+    const r = relative(process.cwd(), p);
+    return r.startsWith('..') ? p : r;
+  };
+  console.log('\nfirst-run set-up:');
+  for (const [step, state] of Object.entries(topology.bootstrap)) console.log(`  ${step.padEnd(40)} ${state}`);
+  console.log(`  ${'zone proxy link'.padEnd(40)} ${topology.zoneProxyConnected ? 'Connected' : 'not connected yet (the module server keeps trying; `dcctl zone-proxies list`)'}`);
   console.log('\nrunning:');
-  for (const [name, ports] of table) console.log(`  ${name.padEnd(16)} ${ports}`);
+  for (const [name, text] of topology.summary()) console.log(`  ${name.padEnd(16)} ${text}`);
+  console.log(`\nlogs: ${rel(topology.logDir)}/<app>.log   administrator token: ${rel(topology.adminTokenFile)}`);
+  console.log('\nnext, try:');
+  console.log(`  alias dcctl='node ${rel(join(workspaceRoot, 'tools', 'dcctl', 'dist', 'main.cjs'))} ${topology.dcctlGlobalArgs().map((a) => (a.includes('/') ? rel(a) : a)).join(' ')}'`);
+  console.log(`  dcctl login --token-file ${rel(topology.adminTokenFile)}`);
+  console.log('  dcctl setup status');
+  console.log('  dcctl endpoints list');
+  console.log('  dcctl zone-proxies list');
+  console.log(`  dcctl test-connection ${RECORDERS[0]}`);
+  console.log(`  dcctl sessions open ${RECORDERS[0]} --module trace     # then: dcctl sessions request <id> --events process --since 100000d`);
+  console.log('  dcctl events list');
   console.log('\nCtrl-C stops everything. --verbose shows every log line.');
 }

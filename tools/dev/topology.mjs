@@ -1,0 +1,604 @@
+// The Direct Connect topology on one machine: cert-authority → settings → module-server →
+// zone-proxy → two endpoint recorders (one direct to the broker, one behind the zone proxy), each
+// app a real process on 127.0.0.1 with its data under <dataRoot>/<app>. Used by `npm start`
+// (tools/dev/start.mjs, the documented ports) and by e2e/src/topology.test.ts (free ports), so the
+// two cannot drift. First-run bootstrap goes through the real APIs (dcctl, settings gRPC) and is
+// skipped when already done, so a second run reuses the data.
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+export const workspaceRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+
+/** The documented ports (README "Ports"). */
+export const DEFAULT_PORTS = Object.freeze({
+  ca: 17482,
+  caMetrics: 9482,
+  settings: 17481,
+  settingsMetrics: 9481,
+  api: 17480,
+  gateway: 17475,
+  moduleServerMetrics: 9480,
+  zoneEndpointInbound: 17486,
+  zoneModuleServerInbound: 17487,
+  zoneProvisioning: 17488,
+  zoneMetrics: 9486,
+});
+
+export const ZONE_PROXY_NAME = 'zone-proxy';
+/** The name in the bootstrap service credential settings serves TLS with (CN/SAN "settings"). */
+const SETTINGS_TLS_NAME = 'settings';
+/** The FQDN endpoints use (SPEC 1.4.4). Settings refuses the single-label "localhost" (at least two labels or an IP), so loopback's IP; it is in the gateway certificate. */
+export const BROKER_FQDN = '127.0.0.1';
+
+/** Audit samples the two recorders replay: ../shared corpora when present, else our own small sample. */
+export function recorderSamples() {
+  const shared = resolve(workspaceRoot, '..', 'shared', 'corpora');
+  const own = join(workspaceRoot, 'tools', 'dev', 'samples');
+  const pick = (sharedRel, ownName) => (existsSync(join(shared, sharedRel)) ? join(shared, sharedRel) : join(own, ownName));
+  return {
+    'recorder-direct': pick('laurel/shell-proc-trace.txt', 'shell-pipeline.log'),
+    'recorder-zone': pick('hub/auditd-postexploit-rm.log', 'postexploit-rm.log'),
+  };
+}
+
+/** A port nobody listens on right now (the OS's choice), for tests. */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Free ports for every listener (distinct), or the documented defaults. */
+export async function allocatePorts(mode) {
+  if (mode === 'default') return { ...DEFAULT_PORTS };
+  const out = {};
+  const taken = new Set();
+  for (const key of Object.keys(DEFAULT_PORTS)) {
+    let p;
+    do p = await freePort();
+    while (taken.has(p));
+    taken.add(p);
+    out[key] = p;
+  }
+  return out;
+}
+
+const entry = (project) => join(workspaceRoot, project, 'dist', 'main.cjs');
+const TSX = join(workspaceRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+/** The standalone endpoint agent (enrol, control channel, sessions from monitor.db) until the recorder CLI wires it in. */
+const AGENT_SOURCE = join(workspaceRoot, 'apps', 'endpoint-recorder', 'src', 'connectivity', 'run-agent.ts');
+
+function writeSecret(path, text) {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  const fd = openSync(tmp, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, path);
+}
+
+/** Runs a command to completion; resolves { code, stdout, stderr }. */
+export function run(cmd, args, opts = {}) {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? workspaceRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.once('error', rej);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      res({ code: code ?? (signal ? 128 : -1), signal, stdout, stderr });
+    });
+  });
+}
+
+/** Polls check() until it returns something other than undefined/false, or throws after timeoutMs. */
+export async function pollUntil(check, { timeoutMs = 30_000, intervalMs = 200, what = 'a condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/**
+ * One app process: spawned with its environment, stdout (JSON log lines) kept in memory and
+ * appended to <dataRoot>/logs/<name>.log, resolved when it logs `service started`.
+ */
+class AppProcess {
+  constructor(name, spec, topology) {
+    this.name = name;
+    this.spec = spec;
+    this.topology = topology;
+    this.logs = [];
+    this.stderr = [];
+    this.child = undefined;
+    this.ports = {};
+    this.exited = undefined;
+  }
+
+  get running() {
+    return this.child !== undefined && this.exited === undefined;
+  }
+
+  start() {
+    const { command, args, env } = this.spec();
+    const logFile = createWriteStream(join(this.topology.logDir, `${this.name}.log`), { flags: 'a', mode: 0o600 });
+    const child = spawn(command, args, { cwd: workspaceRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.exited = undefined;
+    const startedAt = this.logs.length;
+    const exitPromise = new Promise((res) =>
+      child.once('exit', (code, signal) => {
+        this.exited = { code, signal };
+        logFile.end();
+        res(code ?? signal);
+        this.topology.onExit(this, code, signal);
+      }),
+    );
+    this.exitPromise = exitPromise;
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      logFile.write(`${line}\n`);
+      let rec;
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        rec = { msg: line, raw: true };
+      }
+      this.logs.push(rec);
+      if (this.logs.length > 5000) this.logs.splice(0, 1000);
+      this.topology.onLog(this, rec);
+    });
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      logFile.write(`${line}\n`);
+      this.stderr.push(line);
+      this.topology.onStderr(this, line);
+    });
+    return pollUntil(
+      () => {
+        const started = this.logs.slice(Math.max(0, startedAt - 1000)).find((l) => l.msg === 'service started' && l !== this.lastStarted);
+        if (started) {
+          this.lastStarted = started;
+          this.ports = started.ports ?? {};
+          return this.ports;
+        }
+        if (this.exited) throw new Error(`${this.name} exited (${this.exited.code ?? this.exited.signal}) before it started: ${this.stderr.slice(-5).join(' | ')}`);
+        return undefined;
+      },
+      { timeoutMs: this.topology.startTimeoutMs, intervalMs: 50, what: `${this.name} to log "service started"` },
+    ).catch((err) => {
+      child.kill('SIGKILL');
+      throw err;
+    });
+  }
+
+  /** Sends the signal and resolves with the exit code (or signal name); SIGKILL after graceMs. */
+  stop(signal = 'SIGTERM', graceMs = 15_000) {
+    if (!this.running) return Promise.resolve(this.exited ? this.exited.code ?? this.exited.signal : 0);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    this.child.kill(signal);
+    return this.exitPromise.finally(() => clearTimeout(timer));
+  }
+}
+
+/**
+ * The whole system. `new Topology({ dataRoot, ports })`, then `await start()`; `stop()` stops
+ * every process in reverse order; `kill(name)` / `restart(name)` for fault tests.
+ */
+export class Topology {
+  /**
+   * @param {{ dataRoot: string, ports: Record<string, number>, setupMode?: 'default'|'custom', onLine?: (app: string, rec: object, stderr?: boolean) => void, startTimeoutMs?: number, recorders?: boolean }} opts
+   */
+  constructor(opts) {
+    this.dataRoot = resolve(opts.dataRoot);
+    this.ports = opts.ports;
+    this.onLine = opts.onLine ?? (() => {});
+    this.onUnexpectedExit = opts.onUnexpectedExit ?? (() => {});
+    this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
+    this.zoneConnectTimeoutMs = opts.zoneConnectTimeoutMs ?? 30_000;
+    this.withRecorders = opts.recorders ?? true;
+    this.logDir = join(this.dataRoot, 'logs');
+    this.apps = new Map();
+    this.stopping = false;
+    this.expectedExit = new Set();
+    /** Bootstrap steps done in this run (for the summary and tests): name -> 'done' | 'already done'. */
+    this.bootstrap = {};
+    this.recorderReplays = {};
+  }
+
+  dir(app) {
+    return join(this.dataRoot, app);
+  }
+
+  get caDir() {
+    return this.dir('cert-authority');
+  }
+  get trustBundle() {
+    return join(this.caDir, 'trust-bundle.pem');
+  }
+  get adminTokenFile() {
+    return join(this.dir('settings'), 'admin.token');
+  }
+  adminToken() {
+    return readFileSync(this.adminTokenFile, 'utf8').trim();
+  }
+  get provisionFile() {
+    return join(this.dir('zone-proxy'), 'settings', 'PROVISION.txt');
+  }
+  address(key) {
+    return `127.0.0.1:${this.ports[key]}`;
+  }
+
+  /** Each app's command line and environment (DC_<APP>_<KEY>; the CA's prefix is DC_CA_). */
+  specs() {
+    const p = this.ports;
+    const cred = (name, ext) => join(this.caDir, 'credentials', `${name}.${ext}.pem`);
+    const node = (project, env, args = []) => () => ({ command: process.execPath, args: [entry(project), ...args], env });
+    const specs = {
+      'cert-authority': node('apps/cert-authority', {
+        DC_CA_DATA_DIR: this.caDir,
+        DC_CA_GRPC__HOST: '127.0.0.1',
+        DC_CA_GRPC__PORT: String(p.ca),
+        DC_CA_METRICS__HOST: '127.0.0.1',
+        DC_CA_METRICS__PORT: String(p.caMetrics),
+        // Bearer tokens (dcctl) are checked with settings CheckPermission; settings' certificate names "settings".
+        DC_CA_SETTINGS__ADDRESS: this.address('settings'),
+        DC_CA_SETTINGS__SERVER_NAME: SETTINGS_TLS_NAME,
+      }),
+      settings: node('apps/settings', {
+        DC_SETTINGS_DATA_DIR: this.dir('settings'),
+        DC_SETTINGS_GRPC__HOST: '127.0.0.1',
+        DC_SETTINGS_GRPC__PORT: String(p.settings),
+        DC_SETTINGS_METRICS__HOST: '127.0.0.1',
+        DC_SETTINGS_METRICS__PORT: String(p.settingsMetrics),
+        DC_SETTINGS_TLS__CERT_FILE: cred('settings', 'cert'),
+        DC_SETTINGS_TLS__KEY_FILE: cred('settings', 'key'),
+        DC_SETTINGS_CA__ADDRESS: this.address('ca'),
+        DC_SETTINGS_CA__SERVER_NAME: 'localhost',
+        DC_SETTINGS_CA__TRUST_BUNDLE_FILE: this.trustBundle,
+        DC_SETTINGS_CA__CERT_FILE: cred('settings', 'cert'),
+        DC_SETTINGS_CA__KEY_FILE: cred('settings', 'key'),
+        DC_SETTINGS_SETUP__MODE: this.setupMode ?? 'default',
+      }),
+      'module-server': node('apps/module-server', {
+        DC_MODULE_SERVER_DATA_DIR: this.dir('module-server'),
+        DC_MODULE_SERVER_API__HOST: '127.0.0.1',
+        DC_MODULE_SERVER_API__PORT: String(p.api),
+        DC_MODULE_SERVER_GATEWAY__HOST: '127.0.0.1',
+        DC_MODULE_SERVER_GATEWAY__PORT: String(p.gateway),
+        DC_MODULE_SERVER_METRICS__HOST: '127.0.0.1',
+        DC_MODULE_SERVER_METRICS__PORT: String(p.moduleServerMetrics),
+        DC_MODULE_SERVER_SERVER_NAMES: JSON.stringify(['localhost', '127.0.0.1']),
+        DC_MODULE_SERVER_CA__ADDRESS: this.address('ca'),
+        DC_MODULE_SERVER_CA__SERVER_NAME: 'localhost',
+        DC_MODULE_SERVER_CA__CA_FILE: this.trustBundle,
+        DC_MODULE_SERVER_CA__CERT_FILE: cred('module-server', 'cert'),
+        DC_MODULE_SERVER_CA__KEY_FILE: cred('module-server', 'key'),
+        DC_MODULE_SERVER_SETTINGS__ADDRESS: this.address('settings'),
+        DC_MODULE_SERVER_SETTINGS__SERVER_NAME: SETTINGS_TLS_NAME,
+        DC_MODULE_SERVER_SETTINGS__CA_FILE: this.trustBundle,
+        DC_MODULE_SERVER_SETTINGS__TOKEN_FILE: join(this.dir('settings'), 'service-account.token'),
+      }),
+      'zone-proxy': node('apps/zone-proxy', {
+        DC_ZONE_PROXY_INSTALL_DIR: this.dir('zone-proxy'),
+        DC_ZONE_PROXY_ENDPOINT_INBOUND__HOST: '127.0.0.1',
+        DC_ZONE_PROXY_ENDPOINT_INBOUND__PORT: String(p.zoneEndpointInbound),
+        DC_ZONE_PROXY_MODULE_SERVER_INBOUND__HOST: '127.0.0.1',
+        DC_ZONE_PROXY_MODULE_SERVER_INBOUND__PORT: String(p.zoneModuleServerInbound),
+        DC_ZONE_PROXY_PROVISIONING__HOST: '127.0.0.1',
+        DC_ZONE_PROXY_PROVISIONING__PORT: String(p.zoneProvisioning),
+        DC_ZONE_PROXY_METRICS__HOST: '127.0.0.1',
+        DC_ZONE_PROXY_METRICS__PORT: String(p.zoneMetrics),
+      }),
+    };
+    for (const name of RECORDERS) specs[name] = () => recorderConnectCommand(this, name);
+    return specs;
+  }
+
+  onLog(app, rec) {
+    this.onLine(app.name, rec, false);
+  }
+  onStderr(app, line) {
+    this.onLine(app.name, { level: 'error', msg: line, raw: true }, true);
+  }
+  onExit(app, code, signal) {
+    if (this.stopping || this.expectedExit.has(app.name)) return;
+    this.onUnexpectedExit(app.name, code, signal);
+  }
+
+  app(name) {
+    const a = this.apps.get(name);
+    if (!a) throw new Error(`no app ${name} in the topology`);
+    return a;
+  }
+
+  async startApp(name) {
+    let a = this.apps.get(name);
+    if (!a) {
+      a = new AppProcess(name, this.specs()[name], this);
+      this.apps.set(name, a);
+    }
+    this.expectedExit.delete(name);
+    return a.start();
+  }
+
+  /** Starts everything in order and runs the first-run bootstrap (each step skipped when already done). */
+  async start() {
+    for (const d of [this.dataRoot, this.logDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const name of [...SERVERS, ...RECORDERS]) if (!existsSync(join(workspaceRoot, ...PROJECT[name].split('/'), 'dist', 'main.cjs'))) {
+      throw new Error(`${PROJECT[name]} is not built (dist/main.cjs missing): run "npm ci" or "npm run build" first`);
+    }
+    for (const name of ['cert-authority', 'settings']) {
+      mkdirSync(this.dir(name), { recursive: true, mode: 0o700 });
+      await this.startApp(name);
+    }
+    mkdirSync(this.dir('module-server'), { recursive: true, mode: 0o700 });
+    await this.startApp('module-server');
+    await this.installZoneProxy();
+    await this.startApp('zone-proxy');
+    await this.configure();
+    if (this.withRecorders) {
+      for (const name of RECORDERS) {
+        await this.replaySample(name);
+        await this.enrolmentMaterial(name);
+        await this.startApp(name);
+      }
+    }
+  }
+
+  /** `zone-proxy install` once (SPEC 1.4.6): the provision payload in settings/PROVISION.txt. */
+  async installZoneProxy() {
+    if (existsSync(this.provisionFile)) {
+      this.bootstrap['zone proxy installed'] = 'already done';
+      return;
+    }
+    mkdirSync(this.dir('zone-proxy'), { recursive: true, mode: 0o700 });
+    const r = await run(process.execPath, [entry('apps/zone-proxy'), 'install', '--name', ZONE_PROXY_NAME, '--json'], { env: { DC_ZONE_PROXY_INSTALL_DIR: this.dir('zone-proxy') } });
+    if (r.code !== 0) throw new Error(`zone-proxy install failed (${r.code}): ${r.stderr}`);
+    this.bootstrap['zone proxy installed'] = 'done';
+  }
+
+  /** dcctl with the bootstrap administrator token, settings over TLS checked against the CA's trust bundle. */
+  dcctl(args, opts = {}) {
+    const env = { DCCTL_CONFIG: join(this.dataRoot, 'dcctl.json'), DCCTL_TOKEN: opts.token ?? this.adminToken() };
+    return run(process.execPath, [entry('tools/dcctl'), ...this.dcctlGlobalArgs(), ...args], { env, timeoutMs: opts.timeoutMs ?? 30_000 });
+  }
+
+  /** The global dcctl options that reach this topology (what `npm start` prints for the operator too). */
+  dcctlGlobalArgs() {
+    return [
+      '--api', this.address('api'),
+      '--settings', this.address('settings'),
+      '--ca', this.address('ca'),
+      '--ca-file', this.trustBundle,
+      tlsServicesFlag(), 'settings',
+      '--tls-server-name', SETTINGS_TLS_NAME,
+    ];
+  }
+
+  async dcctlJson(args, opts) {
+    const r = await this.dcctl(['--json', ...args], opts);
+    if (r.code !== 0) throw new Error(`dcctl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout);
+  }
+
+  /** First-run configuration through dcctl: the FQDN (a content build), the zone proxy record, Connected. */
+  async configure() {
+    const conn = await this.dcctlJson(['connection', 'show']);
+    const fqdn = conn.settings?.fqdn ?? conn.fqdn ?? '';
+    if (!fqdn) {
+      await this.dcctlJson(['connection', 'set', '--fqdn', BROKER_FQDN]);
+      this.bootstrap['connection settings (FQDN 127.0.0.1)'] = 'done';
+    } else this.bootstrap['connection settings (FQDN 127.0.0.1)'] = 'already done';
+    await pollUntil(
+      async () => {
+        const b = (await this.dcctlJson(['connection', 'show'])).latestBuild;
+        if (b?.state === 'CONTENT_BUILD_STATE_FAILED') throw new Error(`content build failed: ${b.error}`);
+        return b?.state === 'CONTENT_BUILD_STATE_SUCCEEDED' ? b : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300, what: 'the content build to succeed' },
+    );
+
+    const list = await this.dcctlJson(['zone-proxies', 'list']);
+    const existing = (list.zoneProxies ?? []).find((z) => z.name === ZONE_PROXY_NAME);
+    if (!existing) {
+      await this.dcctlJson([
+        'zone-proxies', 'add',
+        '--name', ZONE_PROXY_NAME,
+        '--provision-file', this.provisionFile,
+        '--endpoint-target-hostname', '127.0.0.1',
+        '--endpoint-inbound-ip', '127.0.0.1',
+        '--endpoint-inbound-port', String(this.ports.zoneEndpointInbound),
+        '--module-server-target-hostname', '127.0.0.1',
+        '--module-server-inbound-ip', '127.0.0.1',
+        '--module-server-inbound-port', String(this.ports.zoneModuleServerInbound),
+      ]);
+      this.bootstrap['zone proxy provisioned'] = 'done';
+    } else this.bootstrap['zone proxy provisioned'] = 'already done';
+    // The module server provisions and links the proxy on its own; the zone recorder keeps
+    // redialling until then, so a slow (or not yet possible) link does not stop the start.
+    try {
+      await this.waitZoneProxyConnected(this.zoneConnectTimeoutMs);
+      this.zoneProxyConnected = true;
+    } catch {
+      this.zoneProxyConnected = false;
+    }
+  }
+
+  async zoneProxyStatus() {
+    const list = await this.dcctlJson(['zone-proxies', 'list']);
+    const z = (list.zoneProxies ?? []).find((x) => x.name === ZONE_PROXY_NAME);
+    return z?.state?.status ?? z?.status ?? 'missing';
+  }
+
+  waitZoneProxyConnected(timeoutMs = 60_000) {
+    return pollUntil(async () => (await this.zoneProxyStatus()) === 'ZONE_PROXY_STATUS_CONNECTED', { timeoutMs, intervalMs: 300, what: 'the zone proxy to be Connected' });
+  }
+
+  /** Replays the recorder's sample into its monitor.db once (a marker file records it). */
+  async replaySample(name) {
+    const dir = this.dir(name);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const marker = join(dir, 'replayed.json');
+    if (existsSync(marker)) {
+      this.recorderReplays[name] = { ...JSON.parse(readFileSync(marker, 'utf8')), now: 'already replayed' };
+      return;
+    }
+    const sample = recorderSamples()[name];
+    const r = await run(process.execPath, [entry('apps/endpoint-recorder'), 'replay', sample, '--config', dir, '--json'], { timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`${name}: recorder replay ${sample} failed (${r.code}): ${r.stderr.trim()}`);
+    const summary = { sample, result: JSON.parse(r.stdout) };
+    writeFileSync(marker, `${JSON.stringify(summary, null, 2)}\n`);
+    this.recorderReplays[name] = { ...summary, now: 'replayed' };
+  }
+
+  /** The Linux endpoint package's enrolment token and trust bundle (settings GetEndpointPackage), once. */
+  async enrolmentMaterial(name) {
+    const dir = join(this.dir(name), 'package');
+    const tokenFile = join(dir, 'enrolment.token');
+    if (existsSync(tokenFile) || existsSync(join(this.dir(name), 'identity'))) return;
+    const pkg = await getEndpointPackage(this);
+    const cfg = pkg.configuration;
+    if (!cfg?.enrolmentToken) throw new Error('the Linux endpoint package carries no enrolment token');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, 'trust-bundle.pem'), cfg.trustBundlePem);
+    writeSecret(tokenFile, `${cfg.enrolmentToken}\n`);
+    writeSecret(join(dir, 'package.zip'), pkg.content);
+  }
+
+  /** The address each recorder dials: the broker's gateway, or the zone proxy's endpoint inbound. */
+  recorderRoute(name) {
+    return name === 'recorder-zone' ? this.address('zoneEndpointInbound') : this.address('gateway');
+  }
+
+  async kill(name) {
+    this.expectedExit.add(name);
+    return this.app(name).stop('SIGKILL');
+  }
+
+  async restart(name) {
+    return this.startApp(name);
+  }
+
+  /** Stops every process, recorders first, the CA last (SIGTERM, SIGKILL after the grace time). */
+  async stop() {
+    this.stopping = true;
+    const order = [...RECORDERS, ...SERVERS.slice().reverse()];
+    const codes = {};
+    for (const name of order) {
+      const a = this.apps.get(name);
+      if (a?.running) codes[name] = await a.stop('SIGTERM');
+    }
+    return codes;
+  }
+
+  /** Lines for the operator: every listener and where the data is. */
+  summary() {
+    const p = this.ports;
+    return [
+      ['cert-authority', `grpc ${p.ca} (TLS), metrics ${p.caMetrics}`],
+      ['settings', `grpc ${p.settings} (TLS, name "settings"), metrics ${p.settingsMetrics}`],
+      ['module-server', `gateway ${p.gateway} (mTLS), api ${p.api}, metrics ${p.moduleServerMetrics}`],
+      ['zone-proxy', `endpoints ${p.zoneEndpointInbound}, module server ${p.zoneModuleServerInbound}, provisioning ${p.zoneProvisioning}, metrics ${p.zoneMetrics}`],
+      ...(this.withRecorders ? RECORDERS.map((n) => [n, `${n === 'recorder-zone' ? 'via zone proxy' : 'direct'} → ${this.recorderRoute(n)}, replayed ${this.recorderReplays[n]?.sample ?? '?'}`]) : []),
+    ];
+  }
+}
+
+export const SERVERS = ['cert-authority', 'settings', 'module-server', 'zone-proxy'];
+export const RECORDERS = ['recorder-direct', 'recorder-zone'];
+const PROJECT = {
+  'cert-authority': 'apps/cert-authority',
+  settings: 'apps/settings',
+  'module-server': 'apps/module-server',
+  'zone-proxy': 'apps/zone-proxy',
+  'recorder-direct': 'apps/endpoint-recorder',
+  'recorder-zone': 'apps/endpoint-recorder',
+};
+
+let tlsFlag;
+/** dcctl's flag for "which services use TLS": renamed --tls → --tls-services while dcctl is being finished. */
+function tlsServicesFlag() {
+  if (tlsFlag) return tlsFlag;
+  const { spawnSync } = require('node:child_process');
+  const help = spawnSync(process.execPath, [entry('tools/dcctl'), '--help'], { encoding: 'utf8' }).stdout;
+  tlsFlag = help.includes('--tls-services') ? '--tls-services' : '--tls';
+  return tlsFlag;
+}
+
+/**
+ * How an endpoint recorder connects to Direct Connect. The recorder's own command line does not
+ * have a connect command yet, so the endpoint side runs as the standalone agent of
+ * apps/endpoint-recorder/src/connectivity/run-agent.ts (enrol with the package's token, control
+ * channel, heartbeats, session requests answered from the monitor.db the replay filled), under
+ * tsx. When the recorder CLI gets its connect command, only this function changes.
+ */
+export function recorderConnectCommand(topology, name) {
+  const dir = topology.dir(name);
+  const pkg = join(dir, 'package');
+  return {
+    command: process.execPath,
+    args: [
+      TSX,
+      AGENT_SOURCE,
+      '--broker', topology.recorderRoute(name),
+      '--ca-file', topology.trustBundle,
+      '--identity-dir', join(dir, 'identity'),
+      '--token-file', join(pkg, 'enrolment.token'),
+      '--monitor-db', join(dir, 'monitor.db'),
+      '--host-name', name,
+      '--server-name', 'localhost',
+    ],
+    env: {},
+  };
+}
+
+/** settings GetEndpointPackage (Linux, latest build) with the administrator's token, over TLS. */
+async function getEndpointPackage(topology) {
+  const grpc = require('@grpc/grpc-js');
+  const loader = require('@grpc/proto-loader');
+  const def = loader.loadSync(join(workspaceRoot, 'proto', 'dc', 'settings', 'v1', 'settings.proto'), {
+    includeDirs: [join(workspaceRoot, 'proto')],
+    keepCase: false,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def);
+  const Client = pkg.dc.settings.v1.ConnectionSettingsService;
+  const client = new Client(topology.address('settings'), grpc.credentials.createSsl(readFileSync(topology.trustBundle)), {
+    'grpc.ssl_target_name_override': SETTINGS_TLS_NAME,
+    'grpc.default_authority': SETTINGS_TLS_NAME,
+  });
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${topology.adminToken()}`);
+  try {
+    return await new Promise((res, rej) =>
+      client.getEndpointPackage({ os: 'OPERATING_SYSTEM_LINUX', buildId: '' }, md, { deadline: Date.now() + 20_000 }, (err, r) => (err ? rej(err) : res(r))),
+    );
+  } finally {
+    client.close();
+  }
+}
