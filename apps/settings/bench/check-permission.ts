@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < N; i++) s.accessControl.check(token, 'SESSION_READ');
   report('in-process AccessControl.check', N, performance.now() - start);
 
-  const grpc = await startGrpcServer({ name: 'bench', host: '127.0.0.1', port: 0, services: settingsGrpcServices(s, pino({ level: 'silent' })), log: pino({ level: 'silent' }) });
+  const grpc = await startGrpcServer({ name: 'bench', host: '127.0.0.1', port: 0, services: settingsGrpcServices(s, pino({ level: 'silent' })).services, log: pino({ level: 'silent' }) });
   const api = settingsClients(`127.0.0.1:${grpc.port}`);
   const req = { token, permission: commonV1.Permission.PERMISSION_SESSION_READ, alternatives: [], method: '/bench' };
   for (let i = 0; i < 200; i++) await api.rbac.call('checkPermission', req); // warm-up

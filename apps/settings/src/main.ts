@@ -97,12 +97,13 @@ void runService({
             Boolean(config.tls.caFile),
           )
         : ServerCredentials.createInsecure();
+    const api = settingsGrpcServices(settings, log.child({ component: 'grpc' }));
     const grpc = await startGrpcServer({
       name: 'api',
       host: config.grpc.host,
       port: config.grpc.port,
       credentials,
-      services: settingsGrpcServices(settings, log.child({ component: 'grpc' })),
+      services: api.services,
       descriptorSetBase64: DESCRIPTOR_SET_BASE64,
       log,
     });
@@ -112,6 +113,7 @@ void runService({
       ports: { grpc: grpc.port, metrics: metrics.port },
       stop: async () => {
         stopFollowing();
+        api.endStreams();
         await grpc.shutdown();
         await metrics.close();
         if (trust instanceof CaTrustSource) trust.close();

@@ -27,6 +27,8 @@ export interface CallDeps {
   accessControl: AccessControl;
   store: SettingsStore;
   log: Logger;
+  /** Open server streams, ended at shutdown so it need not wait for the grace period. */
+  openStreams: Set<() => void>;
 }
 
 /** `authorization: Bearer <token>` from call metadata. */
@@ -84,7 +86,13 @@ export function serverStream<Req, Res>(
     const end = () => {
       stop?.();
       stop = undefined;
+      deps.openStreams.delete(finish);
     };
+    const finish = () => {
+      end();
+      call.end();
+    };
+    deps.openStreams.add(finish);
     call.on('cancelled', end);
     call.on('close', end);
     try {

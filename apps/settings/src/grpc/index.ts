@@ -9,9 +9,15 @@ import { auditLogService, recorderConfigService } from './recorder-audit';
 import { connectionSettingsService, setupService } from './setup-connection';
 import { watchService } from './watch';
 
-export function settingsGrpcServices(settings: Settings, log: Logger): GrpcServiceBinding[] {
-  const deps: CallDeps = { accessControl: settings.accessControl, store: settings.store, log };
-  return [
+export interface SettingsGrpc {
+  services: GrpcServiceBinding[];
+  /** Ends every open watch stream (at shutdown, before the server drains). */
+  endStreams(): void;
+}
+
+export function settingsGrpcServices(settings: Settings, log: Logger): SettingsGrpc {
+  const deps: CallDeps = { accessControl: settings.accessControl, store: settings.store, log, openStreams: new Set() };
+  const services = [
     setupService(settings, deps),
     connectionSettingsService(settings, deps),
     actionGroupService(settings, deps),
@@ -22,4 +28,5 @@ export function settingsGrpcServices(settings: Settings, log: Logger): GrpcServi
     auditLogService(settings, deps),
     watchService(settings, deps),
   ];
+  return { services, endStreams: () => [...deps.openStreams].forEach((finish) => finish()) };
 }

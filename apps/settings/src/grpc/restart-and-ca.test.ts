@@ -116,8 +116,23 @@ describe('restart', () => {
     const rita = await api.rbac.call('createApiToken', { userId: 'rita', name: 'laptop', ttl: { seconds: 86_400, nanos: 0 } }, admin);
     const before = await api.audit.call('listAuditEntries', { pageSize: 1, pageToken: '', principal: '', resourcePrefix: '', action: '' }, admin);
 
-    api.close();
+    // A follower stays connected: the shutdown ends its stream instead of waiting for it.
+    const { Metadata } = await import('@grpc/grpc-js');
+    const md = new Metadata();
+    md.set('authorization', `Bearer ${admin}`);
+    const follower = api.watch.client.watch({ kinds: [], sinceRevision: 0 }, md);
+    const snapshot: unknown[] = [];
+    follower.on('data', (m) => snapshot.push(m));
+    const ended = new Promise<string>((resolve) => {
+      follower.on('end', () => resolve('end'));
+      follower.on('error', (e: { code: number }) => resolve(`error ${e.code}`));
+    });
+    await waitFor(() => snapshot.length > 0, { what: 'the snapshot' });
+    const stopping = Date.now();
     expect(await settings.stop()).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(4000); // the grace period is 5 s
+    expect(await ended).toBe('end');
+    api.close();
     await startSettings();
 
     expect(readFileSync(join(dataDir.dir, 'admin.token'), 'utf8').trim()).toBe(admin);
