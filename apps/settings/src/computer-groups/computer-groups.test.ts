@@ -1,3 +1,4 @@
+// Computer-group rules and the action group (SPEC 1.4.2), table-driven.
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTestSettings, type TestSettings } from '../testing/test-settings';
 import { type ComputerGroupRule, compileRules, type RuleKind, validateRules } from './rules';

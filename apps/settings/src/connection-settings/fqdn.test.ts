@@ -1,3 +1,4 @@
+// FQDN / host validation (RFC 1123) and the resolution warning, table-driven.
 import { describe, expect, it } from 'vitest';
 import { resolutionWarning, validateHost } from './fqdn';
 

@@ -1,3 +1,4 @@
+// Connection settings save and the content build: messages, packages per OS, failures, restart.
 import { spawnSync } from 'node:child_process';
 import { X509Certificate, createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';

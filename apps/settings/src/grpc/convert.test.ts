@@ -1,3 +1,4 @@
+// Enum, time and page conversions at the dc.settings.v1 boundary.
 import { commonV1 } from '@dc/proto';
 import { describe, expect, it } from 'vitest';
 import { component, fromEnum, logLevel, paginate, toEnum } from './convert';

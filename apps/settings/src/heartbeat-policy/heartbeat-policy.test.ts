@@ -1,3 +1,4 @@
+// Heartbeat policy defaults and ranges (SPEC 3).
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTestSettings, type TestSettings } from '../testing/test-settings';
 import { DEFAULT_HEARTBEAT_POLICY, type HeartbeatPolicy } from './heartbeat-policy';

@@ -1,3 +1,4 @@
+// RBAC in the domain: the SPEC 1.3 table, tokens (hash, expiry, revocation), the bootstrap administrator.
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+// Recorder configuration: SPEC 2.5/2.6 parameter checks, @dc/filters validation, the SPEC 2.7 merge.
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTestSettings, type TestSettings } from '../testing/test-settings';
 import { validateRecorderJson } from './recorder-parameters';

@@ -1,3 +1,4 @@
+// settings.db: audit log in the same transaction, redaction, rollback, reopen, schema version.
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';

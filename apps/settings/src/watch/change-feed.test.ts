@@ -1,3 +1,4 @@
+// The change feed: snapshot, coalesced replay after a revision, live changes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTestSettings, type TestSettings } from '../testing/test-settings';
 import type { KindChange } from './change-feed';

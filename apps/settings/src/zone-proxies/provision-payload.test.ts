@@ -1,3 +1,4 @@
+// The provision payload parser, table-driven (SPEC 1.4.6).
 import { describe, expect, it } from 'vitest';
 import { provisionPayload, selfSignedCertificate } from '../testing/certificates';
 import { parseProvisionPayload } from './provision-payload';

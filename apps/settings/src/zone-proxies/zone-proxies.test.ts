@@ -1,3 +1,4 @@
+// Zone proxies: add, list without secrets, refuse updates, delete and recreate (SPEC 1.4.6).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
