@@ -60,12 +60,10 @@ void runService({
   log,
   start: async () => {
     const dataDir = resolve(config.dataDir);
-    const trust = config.ca.address
-      ? new CaTrustSource({ ...config.ca, trustBundleFile: config.ca.trustBundleFile })
-      : unconfiguredTrustSource;
     if (config.ca.address && !config.ca.trustBundleFile) {
       throw new ConfigError('config key "ca.trustBundleFile": required when ca.address is set (the CA writes trust-bundle.pem)');
     }
+    const trust = config.ca.address ? new CaTrustSource(config.ca) : unconfiguredTrustSource;
     const settings = openSettings({
       dataDir,
       clock: systemClock,

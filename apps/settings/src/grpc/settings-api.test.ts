@@ -214,6 +214,19 @@ describe('the watch stream', () => {
   });
 });
 
+describe('start-up', () => {
+  it('refuses a bad configuration with the key, its source and the rule, and exits', async () => {
+    const other = makeTempDir('dc-settings-badconfig-');
+    try {
+      await expect(
+        spawnService({ entry: distEntry('apps/settings'), args: ['--data-dir', other.dir, '--port', '0'], env: { DC_SETTINGS_CA__ADDRESS: '127.0.0.1:1' } }),
+      ).rejects.toThrow('config key "ca.trustBundleFile": required when ca.address is set');
+    } finally {
+      other.remove();
+    }
+  });
+});
+
 describe('the watch stream refuses', () => {
   it('a watcher without a token (UNAUTHENTICATED) and sends it nothing', async () => {
     const stream = api.watch.client.watch({ kinds: [], sinceRevision: 0 });

@@ -50,6 +50,9 @@ export function runFirstStartSetup(
   if (!SETUP_MODES.includes(request.mode)) {
     throw new InvalidArgument('setup.mode', `must be one of ${SETUP_MODES.join(', ')}`, request.mode);
   }
+  if (request.mode === 'default' && request.installingIdentity === BOOTSTRAP_ADMIN) {
+    throw new InvalidArgument('setup.installingIdentity', `must differ from the bootstrap administrator "${BOOTSTRAP_ADMIN}"`, request.installingIdentity);
+  }
   const record: SetupRecord = {
     mode: request.mode,
     completedAt: deps.clock.now().toISOString(),
