@@ -1,6 +1,7 @@
 // dcctl against a real module server (and the real cert-authority it needs), both spawned as
 // processes: endpoints, sessions, test connection, events, alerts, support package, info, and
 // the exit codes for a refused token (4), a missing permission (4) and a refused request (1).
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -177,6 +178,29 @@ describe('dcctl against a real module server', () => {
       const closed = await run(['sessions', 'close', session.sessionId, '--reason', 'test done']);
       expect(closed.code).toBe(0);
       expect(closed.stdout).toContain(`session ${session.sessionId} closed`);
+    });
+
+    it('follows events as they happen (a session opened meanwhile) until Ctrl-C, exit 0', async () => {
+      const follower = spawn(process.execPath, [join(workspaceRoot, 'tools', 'dcctl', 'dist', 'main.cjs'), '--api', api, '--json', 'events', 'follow'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      follower.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+      const exited = new Promise<number | null>((resolve) => follower.once('exit', (code) => resolve(code)));
+      try {
+        // The stream is open once the module server counts it; until then open sessions until one is seen.
+        await waitFor(
+          async () => {
+            const opened = (await run(['--json', 'sessions', 'open', 'web-01', '--module', 'map'])).json<{ session: { sessionId: string } }>();
+            await run(['sessions', 'close', opened.session.sessionId]);
+            return out.includes('EVENT_KIND_SESSION_OPENED');
+          },
+          { timeoutMs: 20_000, intervalMs: 200, what: 'a followed session event' },
+        );
+        const line = out.split('\n').find((l) => l.includes('EVENT_KIND_SESSION_OPENED'))!;
+        expect(JSON.parse(line)).toMatchObject({ kind: 'EVENT_KIND_SESSION_OPENED', hostName: 'web-01' });
+      } finally {
+        follower.kill('SIGINT');
+      }
+      expect(await exited).toBe(0);
     });
 
     it('reads the recorder status through a session it opens and closes itself', async () => {
