@@ -49,6 +49,9 @@ export interface ZoneLinkDeps {
   readonly addresses?: { provisioning?: string; link?: string };
 }
 
+/** A batch is sent early once its messages reach this size. */
+const MAX_BATCH_BYTES = 1 << 20;
+
 type RelayStream = ClientDuplexStream<zp.RelayRequest, zp.RelayResponse>;
 
 interface LinkedStream {
@@ -74,6 +77,7 @@ export class ZoneLink {
   private readonly counters = { bytesToModuleServer: 0, bytesToEndpoints: 0, lastError: '', lastErrorTime: undefined as Date | undefined, connectedSince: undefined as Date | undefined };
   private provisioned = false;
   private pending: zp.ModuleServerFrame[] = [];
+  private pendingBytes = 0;
   private readonly log: Logger;
 
   constructor(
@@ -203,6 +207,7 @@ export class ZoneLink {
     let acked = false;
     const keepaliveMs = this.deps.keepaliveIntervalMs ?? 15_000;
     this.pending = [];
+    this.pendingBytes = 0;
     this.write({
       frame: {
         $case: 'hello',
@@ -274,16 +279,25 @@ export class ZoneLink {
 
   /** Frames queue for the rest of this event-loop turn and go as one RelayRequest (a batch). */
   private write(frame: zp.ModuleServerFrame): void {
-    const stream = this.stream;
-    if (!stream) return;
+    if (!this.stream) return;
+    const size = frame.frame?.$case === 'data' ? frame.frame.value.message.length : 0;
+    // Keep each batch well under gRPC's default 4 MiB message limit.
+    if (this.pendingBytes + size > MAX_BATCH_BYTES) this.flush();
     this.pending.push(frame);
+    this.pendingBytes += size;
     if (this.pending.length === 1) {
+      const stream = this.stream;
       setImmediate(() => {
-        const frames = this.pending;
-        this.pending = [];
-        if (this.stream === stream && frames.length > 0) stream.write({ frames });
+        if (this.stream === stream) this.flush();
       });
     }
+  }
+
+  private flush(): void {
+    const frames = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.stream && frames.length > 0) this.stream.write({ frames });
   }
 
   private onFrame(f: NonNullable<zp.ZoneProxyFrame['frame']>): void {
@@ -293,7 +307,8 @@ export class ZoneLink {
       case 'data': {
         const s = this.streams.get(f.value.streamId);
         if (!s) return;
-        const m = Buffer.from(f.value.message);
+        const raw = f.value.message;
+        const m = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength); // no copy
         this.counters.bytesToModuleServer += m.length;
         try {
           s.call.deliver(m);

@@ -11,6 +11,8 @@ type RelayCall = ServerDuplexStream<zp.RelayRequest, zp.RelayResponse>;
 
 /** Defaults of LinkHello (dc.zoneproxy.v1). */
 export const LINK_DEFAULTS = { initialWindowBytes: 1 << 20, maxMessageBytes: 4 << 20, keepaliveIntervalMs: 15_000 } as const;
+/** A batch is sent early once its messages reach this size. */
+const MAX_BATCH_BYTES = 1 << 20;
 const CONTROL_CHANNEL = '/dc.gateway.v1.EndpointGatewayService/ControlChannel';
 const SESSION_STREAM = '/dc.gateway.v1.EndpointGatewayService/SessionStream';
 
@@ -70,6 +72,7 @@ class Link {
   activityTimer: NodeJS.Timeout | undefined;
   ended = false;
   pending: zp.ZoneProxyFrame[] = [];
+  pendingBytes = 0;
   constructor(
     readonly call: RelayCall,
     readonly remote: string,
@@ -228,7 +231,8 @@ export class LinkHub {
       case 'data': {
         const st = link.streams.get(f.value.streamId);
         if (!st) return; // the stream ended on our side; its late frames are dropped
-        const m = Buffer.from(f.value.message);
+        const raw = f.value.message;
+        const m = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength); // no copy
         this.counters.bytesToEndpoints += m.length;
         st.side.deliver(m, () => st.recv.consumed(m.length));
         return;
@@ -281,7 +285,11 @@ export class LinkHub {
   /** Frames queue for the rest of this event-loop turn and go as one RelayResponse (a batch). */
   private write(link: Link, frame: zp.ZoneProxyFrame): void {
     if (link.ended) return;
+    const size = frame.frame?.$case === 'data' ? frame.frame.value.message.length : 0;
+    // Keep each batch well under gRPC's default 4 MiB message limit.
+    if (link.pendingBytes + size > MAX_BATCH_BYTES) this.flush(link);
     link.pending.push(frame);
+    link.pendingBytes += size;
     if (link.pending.length === 1) setImmediate(() => this.flush(link));
   }
 
@@ -289,6 +297,7 @@ export class LinkHub {
     if (link.ended || link.pending.length === 0) return;
     const frames = link.pending;
     link.pending = [];
+    link.pendingBytes = 0;
     link.call.write({ frames });
   }
 
