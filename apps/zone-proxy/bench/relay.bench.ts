@@ -3,13 +3,14 @@
 // bytes in TCP mode; bulk relay MB/s through the zone proxy next to haproxy. All figures come
 // from one run on the same machine, so compare the ratios.
 //
-// Topology: endpoint client (this process) → [direct | haproxy :tcp | zone proxy process] →
-// gateway (this process; relayed calls reach it through the module server's ZoneLinks).
+// Topology: endpoint process (a child of this one, as an endpoint is its own machine) →
+// [direct | haproxy :tcp | zone proxy process] → gateway (this process, the module server;
+// relayed calls reach it through the module server's ZoneLinks).
 // Needs `haproxy` on PATH (apt-get install haproxy). Run: npx nx run zone-proxy:bench
 //
 // The module-server side of the link (ZoneLinks) is imported from apps/module-server by path:
 // a benchmark, not shipped code, measuring the two halves together as they run in production.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -91,10 +92,44 @@ function endpointSession(client: gateway.EndpointGatewayServiceClient, sessionId
   });
 }
 
+/** The endpoint process: opens the session streams it is told to, on the route it is told to. */
+function endpointProcess(): void {
+  let clients: Record<string, gateway.EndpointGatewayServiceClient> = {};
+  process.on('message', (m: { setup?: { routes: Record<string, string>; rootPem: string; cert: { certPem: string; keyPem: string } }; open?: { route: string; sessionIds: string[]; id: number } }) => {
+    if (m.setup) {
+      const { routes, rootPem, cert } = m.setup;
+      clients = Object.fromEntries(Object.entries(routes).map(([n, a]) => [n, endpointClient(a, rootPem, cert)]));
+      process.send!({ ready: true });
+    } else if (m.open) {
+      const { route, sessionIds, id } = m.open;
+      Promise.all(sessionIds.map((s) => endpointSession(clients[route]!, s))).then(
+        () => process.send!({ done: id }),
+        (err: unknown) => process.send!({ done: id, error: String(err) }),
+      );
+    }
+  });
+}
+
+/** Asks the endpoint process to run these sessions and waits until they end. */
+let requestSeq = 0;
+function runSessions(child: ChildProcess, route: string, sessionIds: string[]): Promise<void> {
+  const id = ++requestSeq;
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { done?: number; error?: string }) => {
+      if (m.done !== id) return;
+      child.off('message', onMessage);
+      if (m.error) reject(new Error(m.error));
+      else resolve();
+    };
+    child.on('message', onMessage);
+    child.send({ open: { route, sessionIds, id } });
+  });
+}
+
 const ping = (id: number): sessionV1.SessionRequest => ({ requestId: String(id), payload: { $case: 'ping', value: { payload: Buffer.alloc(64, 1) } } }) as sessionV1.SessionRequest;
 
 /** Sequential round trips on one session: latency in ms per request. */
-async function latency(gw: BenchGateway, client: gateway.EndpointGatewayServiceClient, tag: string): Promise<number[]> {
+async function latency(gw: BenchGateway, child: ChildProcess, route: string, tag: string): Promise<number[]> {
   const samples: number[] = [];
   const sessionId = `lat-${tag}`;
   let t0 = 0;
@@ -114,16 +149,16 @@ async function latency(gw: BenchGateway, client: gateway.EndpointGatewayServiceC
     },
     response: () => undefined,
   });
-  await endpointSession(client, sessionId);
+  await runSessions(child, route, [sessionId]);
   return samples;
 }
 
 /** CONCURRENT_SESSIONS sessions each doing sequential round trips for SECONDS: requests per second. */
-async function throughput(gw: BenchGateway, client: gateway.EndpointGatewayServiceClient, tag: string): Promise<number> {
+async function throughput(gw: BenchGateway, child: ChildProcess, route: string, tag: string): Promise<number> {
   let done = 0;
   const stopAt = performance.now() + SECONDS * 1000;
-  const sessions = Array.from({ length: CONCURRENT_SESSIONS }, (_, i) => {
-    const sessionId = `thr-${tag}-${i}`;
+  const ids = Array.from({ length: CONCURRENT_SESSIONS }, (_, i) => `thr-${tag}-${i}`);
+  for (const sessionId of ids) {
     gw.drivers.set(sessionId, {
       attached(send, end) {
         let n = 0;
@@ -136,15 +171,14 @@ async function throughput(gw: BenchGateway, client: gateway.EndpointGatewayServi
       },
       response: () => undefined,
     });
-    return endpointSession(client, sessionId);
-  });
+  }
   const t0 = performance.now();
-  await Promise.all(sessions);
+  await runSessions(child, route, ids);
   return done / ((performance.now() - t0) / 1000);
 }
 
 /** One request answered with BULK_BYTES in 64 KiB chunks: MB/s. */
-async function bulk(gw: BenchGateway, client: gateway.EndpointGatewayServiceClient, tag: string): Promise<number> {
+async function bulk(gw: BenchGateway, child: ChildProcess, route: string, tag: string): Promise<number> {
   const sessionId = `bulk-${tag}`;
   let bytes = 0;
   let t0 = 0;
@@ -163,7 +197,7 @@ async function bulk(gw: BenchGateway, client: gateway.EndpointGatewayServiceClie
     },
     response: () => undefined,
   });
-  await endpointSession(client, sessionId);
+  await runSessions(child, route, [sessionId]);
   return bytes / (1 << 20) / ((t1 - t0) / 1000);
 }
 
@@ -209,20 +243,21 @@ async function main(): Promise<void> {
     await waitFor(() => links.status(record.id)?.status === 'CONNECTED', { timeoutMs: 30_000, what: 'the zone link' });
 
     const ep = ca.endpoint('bench-endpoint');
-    const routes = {
-      direct: endpointClient(`127.0.0.1:${directPort}`, ca.rootPem, ep),
-      haproxy: endpointClient(`127.0.0.1:${haproxyPort}`, ca.rootPem, ep),
-      'zone proxy': endpointClient(`127.0.0.1:${endpointPort}`, ca.rootPem, ep),
-    };
-    for (const c of Object.values(routes)) cleanup.push(() => c.close());
+    const routes = { direct: `127.0.0.1:${directPort}`, haproxy: `127.0.0.1:${haproxyPort}`, 'zone proxy': `127.0.0.1:${endpointPort}` };
+    const child = fork(__filename, ['--endpoint'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    cleanup.push(() => child.kill('SIGKILL'));
+    await new Promise<void>((resolve) => {
+      child.once('message', () => resolve());
+      child.send({ setup: { routes, rootPem: ca.rootPem, cert: ep } });
+    });
 
     const runs: Record<string, Array<{ p50: number; p99: number; rps: number; mbps: number }>> = {};
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, client] of Object.entries(routes)) {
+      for (const name of Object.keys(routes)) {
         const tag = `${name.replace(/\W/g, '')}-${round}`;
-        const lat = await latency(gw, client, tag);
-        const rps = await throughput(gw, client, tag);
-        const mbps = await bulk(gw, client, tag);
+        const lat = await latency(gw, child, name, tag);
+        const rps = await throughput(gw, child, name, tag);
+        const mbps = await bulk(gw, child, name, tag);
         (runs[name] ??= []).push({ p50: pct(lat, 50), p99: pct(lat, 99), rps, mbps });
       }
     }
@@ -250,10 +285,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+if (process.argv.includes('--endpoint')) endpointProcess();
+else {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
+}
