@@ -5,7 +5,7 @@
 // addresses), so each environment key is accepted by the app's real config schema, each declared
 // port is one the app really listens on, and each health check really passes.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, spawnService, type SpawnedService, waitFor, workspaceRoot } from '@dc/service-kit/testing';
 import Ajv2019 from 'ajv/dist/2019';
@@ -354,6 +354,12 @@ describe('every compose service run as a process with its compose configuration'
     expect(build.error ?? '').toBe('');
     expect(build.state).toBe('CONTENT_BUILD_STATE_SUCCEEDED');
     expect(build.packages?.map((p) => p.os).sort()).toEqual(['OPERATING_SYSTEM_LINUX', 'OPERATING_SYSTEM_MACOS', 'OPERATING_SYSTEM_WINDOWS']);
+    // The package a fresh endpoint is installed with: a ZIP holding an enrolment token, so 0600.
+    const pkg = dcctl(['connection', 'package', '--os', 'linux', '--out', join(tmp.dir, 'packages')]);
+    expect(pkg.status, pkg.stderr).toBe(0);
+    const { path } = JSON.parse(pkg.stdout) as { path: string };
+    expect(readFileSync(path).subarray(0, 2).toString('latin1')).toBe('PK');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
   it('lets an operator log in from the host as the compose header shows, and use the module server API with that token', () => {

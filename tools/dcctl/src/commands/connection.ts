@@ -1,4 +1,6 @@
 // dcctl connection show / set / builds: endpoint connection settings and content builds (SPEC 1.4.4).
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { commonV1, settingsV1 } from '@dc/proto';
 import { type Ctx, type Register } from '../context';
 import { bytes, enumLabel, enumWords, time } from '../output/output';
@@ -78,6 +80,37 @@ export const registerConnection: Register = (program, act) => {
             ['action lock', LOCK(res.settings?.actionLockMode ?? actionLockMode)],
           ]);
           if (res.contentBuild) ctx.out.line(`content build ${res.contentBuild.buildId}: ${enumLabel(settingsV1.ContentBuildState, 'CONTENT_BUILD_STATE_', res.contentBuild.state)} (follow with: dcctl connection builds)`);
+        });
+      }),
+    );
+
+  connection
+    .command('package')
+    .description('Download the endpoint package for one OS from a content build: the file a fresh endpoint is installed with (it holds the enrolment token: written with mode 0600).')
+    .requiredOption('--os <os>', `operating system: ${enumWords(commonV1.OperatingSystem, 'OPERATING_SYSTEM_').join(' | ')}`)
+    .option('--build <id>', 'content build id (default: the latest successful one)')
+    .option('--out <dir>', 'directory to write the package into', '.')
+    .action(
+      act<{ os: string; build?: string; out: string }>(async (ctx, o) => {
+        const os = parseEnum(commonV1.OperatingSystem, 'OPERATING_SYSTEM_', '--os', o.os);
+        const res = await ctx.conn().unary(settingsV1.ConnectionSettingsServiceService.getEndpointPackage, 'SETTINGS_WRITE', settingsV1.GetEndpointPackageRequest.fromPartial({ os, buildId: o.build ?? '' }));
+        const dir = resolve(o.out);
+        mkdirSync(dir, { recursive: true });
+        const name = basename(res.summary?.fileName || `direct-connect-${o.os}.zip`);
+        const path = join(dir, name);
+        const tmp = join(dir, `.${name}.${process.pid}.part`);
+        const fd = openSync(tmp, 'w', 0o600);
+        try {
+          writeSync(fd, res.content);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(tmp, path);
+        const summary = res.summary ? (settingsV1.PackageSummary.toJSON(res.summary) as object) : {};
+        ctx.out.result({ path, buildId: res.buildId, summary }, () => {
+          ctx.out.line(path);
+          ctx.out.note(`endpoint package of build ${res.buildId} (revision ${res.configuration?.revision ?? '?'}, ${bytes(res.content.length)}); it holds an enrolment token: keep it private`);
         });
       }),
     );
