@@ -27,6 +27,8 @@ export const configSchema = z
         keyFile: z.string().default(''),
         /** With caFile set, clients must present a certificate from it (mutual TLS). */
         caFile: z.string().default(''),
+        /** Without cert/key files: host names / IPs for a SERVER certificate the CA issues at start. */
+        serverNames: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .prefault({}),

@@ -8,20 +8,18 @@ import {
   createMetricsRegistry,
   loadConfig,
   type LogLevel,
-  readTlsFiles,
   runService,
-  serverCredentials,
   serviceProgram,
   startGrpcServer,
   startMetricsServer,
 } from '@dc/service-kit';
-import { ServerCredentials } from '@grpc/grpc-js';
 import { systemClock } from './clock';
 import { configSchema, ENV_PREFIX, type SettingsConfig } from './config';
 import { systemResolver } from './connection-settings/fqdn';
 import { CaTrustSource, unconfiguredTrustSource } from './content-build/ca-trust-source';
 import { settingsGrpcServices } from './grpc';
 import { LOG_LEVEL_KIND } from './log-levels/log-levels';
+import { serverTls } from './server-tls';
 import { openSettings } from './settings';
 import { ADMIN_TOKEN_FILE } from './setup/first-start';
 
@@ -88,13 +86,7 @@ void runService({
       }
     });
 
-    const credentials =
-      config.tls.certFile && config.tls.keyFile
-        ? serverCredentials(
-            readTlsFiles({ caFile: config.tls.caFile || config.tls.certFile, certFile: config.tls.certFile, keyFile: config.tls.keyFile }),
-            Boolean(config.tls.caFile),
-          )
-        : ServerCredentials.createInsecure();
+    const credentials = await serverTls(config, dataDir, trust instanceof CaTrustSource ? trust : undefined, log);
     const api = settingsGrpcServices(settings, log.child({ component: 'grpc' }));
     const grpc = await startGrpcServer({
       name: 'api',

@@ -1,5 +1,6 @@
 // TrustSource over the certificate authority's gRPC API (dc.ca.v1): trust bundle and TIME_LIMITED enrolment tokens.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { type ChannelCredentials, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { caV1 } from '@dc/proto';
 import { Unavailable } from '../errors';
@@ -59,6 +60,28 @@ export class CaTrustSource implements TrustSource {
     );
     if (!res.token) throw new Unavailable('certificate authority answered CreateEnrolmentToken without a token');
     return { tokenId: res.token.tokenId, token: res.secret, expiresAt: res.token.expireTime ?? new Date(Date.now() + request.ttlSeconds * 1000) };
+  }
+
+  /** A SERVER certificate for this service's own API, the CA generating the key (returned once). */
+  async issueServerCertificate(names: string[]): Promise<{ certPem: string; keyPem: string; notAfter: Date }> {
+    const res = await this.call<caV1.IssueCertificateResponse>('IssueCertificate', (md, opts, cb) =>
+      this.client.issueCertificate(
+        {
+          purpose: caV1.CertificatePurpose.CERTIFICATE_PURPOSE_SERVER,
+          commonName: names[0],
+          dnsNames: names.filter((n) => isIP(n) === 0),
+          ipAddresses: names.filter((n) => isIP(n) !== 0),
+          validity: undefined,
+          csrPem: '',
+          label: 'settings',
+        },
+        md,
+        opts,
+        cb,
+      ),
+    );
+    if (!res.privateKeyPem || !res.certificate?.notAfter) throw new Unavailable('certificate authority answered IssueCertificate without a key');
+    return { certPem: res.certificateChainPem, keyPem: res.privateKeyPem, notAfter: res.certificate.notAfter };
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 // Cross-process: custom set-up, the content build against a real cert-authority process, and a restart that keeps everything.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { commonV1, settingsV1 } from '@dc/proto';
 import { distEntry, makeTempDir, type SpawnedService, spawnService, waitFor } from '@dc/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,9 +26,11 @@ async function startSettings(): Promise<void> {
       // The CA issues "settings" a service identity for mutual TLS at its first start.
       DC_SETTINGS_CA__CERT_FILE: join(caDir.dir, 'credentials', 'settings.cert.pem'),
       DC_SETTINGS_CA__KEY_FILE: join(caDir.dir, 'credentials', 'settings.key.pem'),
+      // Serve TLS with a SERVER certificate the CA issues at first start.
+      DC_SETTINGS_TLS__SERVER_NAMES: '["127.0.0.1"]',
     },
   });
-  api = settingsClients(`127.0.0.1:${settings.ports.grpc}`);
+  api = settingsClients(`127.0.0.1:${settings.ports.grpc}`, credentials.createSsl(readFileSync(join(caDir.dir, 'trust-bundle.pem'))));
 }
 
 beforeAll(async () => {
@@ -47,6 +49,19 @@ afterAll(async () => {
   await ca?.stop();
   dataDir?.remove();
   caDir?.remove();
+});
+
+describe('TLS', () => {
+  it('serves TLS with a certificate from the CA and refuses plaintext', async () => {
+    expect((await api.rbac.call('whoAmI', {}, admin)).principal?.name).toBe('admin');
+    const plain = settingsClients(`127.0.0.1:${settings.ports.grpc}`);
+    try {
+      expect(await codeOf(plain.rbac.call('whoAmI', {}, admin))).toBe(status.UNAVAILABLE);
+    } finally {
+      plain.close();
+    }
+    expect(statSync(join(dataDir.dir, 'tls', 'server.key.pem')).mode & 0o777).toBe(0o600);
+  });
 });
 
 describe('custom set-up', () => {
