@@ -129,7 +129,9 @@ export class ZoneProxy {
     this.moduleServerInbound = await startGrpcServer({
       name: 'module-server-inbound',
       ...state.moduleServerInbound,
-      credentials: serverCredentials({ caPem: state.trustBundlePem, certPem: state.linkFacing.certificateChainPem, keyPem: state.linkFacing.privateKeyPem }, true),
+      // Client certificates are requested, and ZoneLinkService refuses calls without a verified
+      // one; health checks stay reachable without one.
+      credentials: endpointInboundCredentials(state.linkFacing.certificateChainPem, state.linkFacing.privateKeyPem, state.trustBundlePem),
       services: [zoneLinkService({ hub, status: () => this.status(), isRevoked: (s) => this.trust.revoked.has(s), log: this.o.log })],
       descriptorSetBase64: DESCRIPTOR_SET_BASE64,
       log: this.o.log,

@@ -1,7 +1,7 @@
 // Zone links across real processes: the built zone proxy, provisioned and linked by ZoneLinks,
 // relaying endpoints' calls with real mutual TLS and certificates from a real (test) CA.
-import { type ClientDuplexStream, status } from '@grpc/grpc-js';
-import type { gatewayV1 as gateway } from '@dc/proto';
+import { type ClientDuplexStream, credentials, status } from '@grpc/grpc-js';
+import { type gatewayV1 as gateway, zoneProxyV1 } from '@dc/proto';
 import { pino } from 'pino';
 import { makeTempDir, type SpawnedService, waitFor } from '@dc/service-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -199,6 +199,20 @@ describe('zone links with a real zone proxy process', () => {
     expect(result.details).toBe('certificate revoked');
     expect(linked.gateway.hellos.length).toBe(hellosBefore);
     await waitFor(() => /revoked/.test(statusOf(linked)!.activity.lastError), { timeoutMs: 5000, what: 'the refusal in the activity' });
+  }, 30_000);
+
+  it('lets only the module server open the link: no certificate or an endpoint certificate is refused', async () => {
+    const port = t.record('x').moduleServerInboundPort;
+    const getStatus = (cert?: { certPem: string; keyPem: string }) => {
+      const creds = credentials.createSsl(Buffer.from(ca.rootPem), cert ? Buffer.from(cert.keyPem) : null, cert ? Buffer.from(cert.certPem) : null);
+      const client = new zoneProxyV1.ZoneLinkServiceClient(`127.0.0.1:${port}`, creds);
+      cleanup.push(() => client.close());
+      return new Promise<{ code: number; details: string } | zoneProxyV1.GetStatusResponse>((resolve) => client.getStatus({}, (err, res) => resolve(err ? { code: err.code, details: err.details } : res!)));
+    };
+    expect(await getStatus()).toMatchObject({ code: status.PERMISSION_DENIED, details: 'no client certificate' });
+    expect(await getStatus(ca.endpoint('client-sneaky'))).toMatchObject({ code: status.PERMISSION_DENIED, details: /endpoint or zone proxy certificate cannot open the module server link/ });
+    const id = ca.moduleServerIdentity();
+    expect(await getStatus({ certPem: id.certificateChainPem, keyPem: id.privateKeyPem })).toMatchObject({ zoneProxyName: 'zone-a', provisioned: true, linked: true });
   }, 30_000);
 
   it('reconnects after the zone proxy is killed and restarted, without provisioning again', async () => {

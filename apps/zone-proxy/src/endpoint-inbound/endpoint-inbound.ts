@@ -31,7 +31,7 @@ export const RELAY_GATEWAY_DEFINITION: ServiceDefinition = Object.fromEntries(
   ]),
 ) as ServiceDefinition;
 
-/** Server TLS for :17486: client certificates requested, checked per call (Enrol needs none). */
+/** Server TLS with client certificates requested but checked per call (Enrol needs none; health checks none). */
 export function endpointInboundCredentials(certChainPem: string, keyPem: string, trustBundlePem: string): ServerCredentials {
   const creds = ServerCredentials.createSsl(Buffer.from(trustBundlePem), [{ cert_chain: Buffer.from(certChainPem), private_key: Buffer.from(keyPem) }], true);
   const original = creds._getConstructorOptions.bind(creds);
