@@ -184,6 +184,28 @@ describe('zone links with a real zone proxy process', () => {
     expect(refused.details).toMatch(/no client certificate/);
   }, 40_000);
 
+  it('relays 10 MiB of session responses in order through the flow-controlled link', async () => {
+    const client = endpointClient(t.endpointAddress, ca.rootPem, ca.endpoint('client-bulk'));
+    cleanup.push(() => client.close());
+    const call = client.sessionStream();
+    const echoes: string[] = [];
+    call.on('data', (m: gateway.SessionStreamResponse) => {
+      if (m.message?.$case === 'request') echoes.push(m.message.value.requestId);
+    });
+    call.write({ message: { $case: 'attach', value: { sessionId: 's-bulk', actionId: 'a-bulk' } } });
+    const before = linked.gateway.sessionChunks.length;
+    const chunk = Buffer.alloc(256 << 10, 5);
+    for (let i = 0; i < 40; i++) {
+      call.write({ message: { $case: 'response', value: { requestId: `r${i}`, chunkIndex: 0, last: true, payload: { $case: 'generic', value: { contentType: 'application/octet-stream', body: chunk } } } } });
+    }
+    await waitFor(() => echoes.length === 40, { timeoutMs: 20_000, what: 'every chunk relayed and answered' });
+    const got = linked.gateway.sessionChunks.slice(before);
+    expect(got.map((c) => c.requestId)).toEqual(Array.from({ length: 40 }, (_, i) => `r${i}`));
+    expect(got.every((c) => c.bytes === 256 << 10)).toBe(true);
+    expect(echoes).toEqual(Array.from({ length: 40 }, (_, i) => `echo-r${i}`));
+    call.end();
+  }, 40_000);
+
   it('refuses an endpoint whose certificate was revoked, at the proxy', async () => {
     const ep = ca.endpoint('client-revoked');
     ca.revoke(ep.serial);

@@ -80,6 +80,8 @@ export class EchoGateway implements RelayedGateway {
   readonly hellos: Array<{ clientId: string; route: string }> = [];
   readonly enrolments: string[] = [];
   readonly openChannels = new Set<object>();
+  /** Response chunks received on session streams: request id and body size, in arrival order. */
+  readonly sessionChunks: Array<{ requestId: string; bytes: number }> = [];
 
   enrol: RelayedGateway['enrol'] = (call, cb) => {
     const peer = relayedPeerOf(call);
@@ -117,6 +119,7 @@ export class EchoGateway implements RelayedGateway {
       if (m.message?.$case === 'attach') call.write({ message: { $case: 'attached', value: { sessionId: m.message.value.sessionId, moduleName: 'test', maxConcurrentRequests: 4 } } });
       else if (m.message?.$case === 'response') {
         const r = m.message.value;
+        this.sessionChunks.push({ requestId: r.requestId, bytes: r.payload?.$case === 'generic' ? r.payload.value.body.length : 0 });
         call.write({ message: { $case: 'request', value: { requestId: `echo-${r.requestId}` } as sessionV1.SessionRequest } });
       }
     });
