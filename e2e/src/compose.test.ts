@@ -380,6 +380,12 @@ describe('every compose service run as a process with its compose configuration'
     expect(JSON.parse(endpoints.stdout)).toMatchObject({ endpoints: [] });
     const issued = dcctl(['--json', 'certificates', 'list', '--issued']);
     expect(issued.status, issued.stderr).toBe(0);
+    const certificates = (JSON.parse(issued.stdout) as { certificates: Array<{ subject: string; purpose: string }> }).certificates;
+    expect(certificates).toContainEqual(expect.objectContaining({ purpose: 'CERTIFICATE_PURPOSE_SERVER', subject: expect.stringContaining('module-server.dc.internal') }));
+    // The server certificate with its expiry (SPEC 1.4.5), from the module server or, while it does not offer it, from the CA.
+    const listed = dcctl(['certificates', 'list']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/module-server\.dc\.internal.*\(in \d+d/);
   });
 
   it('keeps each service\'s data in its own volume', () => {

@@ -1,9 +1,36 @@
 // dcctl certificates list / renew-server / renew-client: server and client certificates with their expiry (SPEC 1.4.5).
 import { caV1, moduleServerV1 } from '@dc/proto';
-import { type Register } from '../context';
+import { type Ctx, type Register } from '../context';
 import { enumLabel, expiry, time } from '../output/output';
 import { parseDuration, parseEnum } from '../parse';
-import { usageError } from '../client/cli-error';
+import { CliError, usageError } from '../client/cli-error';
+
+interface IssuedOpts {
+  purpose?: string;
+  clientId?: string;
+  includeRevoked?: boolean;
+}
+
+/** The certificates the CA issued, with expiry (CA ListCertificates). */
+async function listIssued(ctx: Ctx, opts: IssuedOpts): Promise<void> {
+  const now = ctx.now();
+  const purpose = opts.purpose ? parseEnum(caV1.CertificatePurpose, 'CERTIFICATE_PURPOSE_', '--purpose', opts.purpose) : undefined;
+  const req = caV1.ListCertificatesRequest.fromPartial({ pageSize: 1000, purpose, clientId: opts.clientId ?? '', includeRevoked: Boolean(opts.includeRevoked), includeExpired: true });
+  const res = await ctx.conn().unary(caV1.CertificateAuthorityServiceService.listCertificates, 'SETTINGS_READ', req);
+  ctx.out.result(caV1.ListCertificatesResponse.toJSON(res), () =>
+    ctx.out.table(
+      ['SERIAL', 'PURPOSE', 'SUBJECT', 'CLIENT ID', 'EXPIRES', 'REVOKED'],
+      res.certificates.map((c) => [
+        c.serial,
+        enumLabel(caV1.CertificatePurpose, 'CERTIFICATE_PURPOSE_', c.purpose),
+        c.subject,
+        c.clientId || '-',
+        expiry(c.notAfter, now),
+        c.revoked ? `yes (${time(c.revokeTime)})` : 'no',
+      ]),
+    ),
+  );
+}
 
 export const registerCertificates: Register = (program, act) => {
   const certificates = program.command('certificates').description('Server and client certificates: expiry and renewal (SPEC 1.4.5).');
@@ -19,25 +46,18 @@ export const registerCertificates: Register = (program, act) => {
       act<{ issued?: boolean; purpose?: string; clientId?: string; includeRevoked?: boolean }>(async (ctx, opts) => {
         const now = ctx.now();
         if (opts.issued) {
-          const purpose = opts.purpose ? parseEnum(caV1.CertificatePurpose, 'CERTIFICATE_PURPOSE_', '--purpose', opts.purpose) : undefined;
-          const req = caV1.ListCertificatesRequest.fromPartial({ pageSize: 1000, purpose, clientId: opts.clientId ?? '', includeRevoked: Boolean(opts.includeRevoked), includeExpired: true });
-          const res = await ctx.conn().unary(caV1.CertificateAuthorityServiceService.listCertificates, 'SETTINGS_READ', req);
-          ctx.out.result(caV1.ListCertificatesResponse.toJSON(res), () =>
-            ctx.out.table(
-              ['SERIAL', 'PURPOSE', 'SUBJECT', 'CLIENT ID', 'EXPIRES', 'REVOKED'],
-              res.certificates.map((c) => [
-                c.serial,
-                enumLabel(caV1.CertificatePurpose, 'CERTIFICATE_PURPOSE_', c.purpose),
-                c.subject,
-                c.clientId || '-',
-                expiry(c.notAfter, now),
-                c.revoked ? `yes (${time(c.revokeTime)})` : 'no',
-              ]),
-            ),
-          );
+          await listIssued(ctx, opts);
           return;
         }
-        const res = await ctx.conn().unary(moduleServerV1.AdminServiceService.getCertificates, 'SETTINGS_READ', moduleServerV1.GetCertificatesRequest.fromPartial({}));
+        let res: moduleServerV1.GetCertificatesResponse;
+        try {
+          res = await ctx.conn().unary(moduleServerV1.AdminServiceService.getCertificates, 'SETTINGS_READ', moduleServerV1.GetCertificatesRequest.fromPartial({}));
+        } catch (err) {
+          if (!(err instanceof CliError) || err.grpcCode !== 'UNIMPLEMENTED') throw err;
+          ctx.out.note(`note: ${err.message}; listing the certificates the CA issued instead (dcctl certificates list --issued)`);
+          await listIssued(ctx, opts);
+          return;
+        }
         ctx.out.result(moduleServerV1.GetCertificatesResponse.toJSON(res), () => {
           const row = (kind: string, c: moduleServerV1.CertificateSummary | undefined) =>
             c ? [kind, c.subject, [...c.dnsNames, ...c.ipAddresses].join(',') || '-', c.serial, expiry(c.notAfter, now)] : [kind, '(none installed)', '-', '-', '-'];
