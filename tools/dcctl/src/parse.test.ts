@@ -1,3 +1,4 @@
+// Option values to contract values: durations, enum words, endpoint targets, ranges (table-driven).
 import { commonV1, moduleServerV1 } from '@dc/proto';
 import { describe, expect, it } from 'vitest';
 import { CliError } from './client/cli-error';

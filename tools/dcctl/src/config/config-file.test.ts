@@ -1,3 +1,4 @@
+// The config file: where it lives (DCCTL_CONFIG, XDG), atomic 0600 writes, and refusing a corrupt file by name.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '@dc/service-kit/testing';

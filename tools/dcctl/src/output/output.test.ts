@@ -1,3 +1,4 @@
+// The output layer: aligned tables, JSON only with --json, durations and relative times.
 import { PassThrough, Readable } from 'node:stream';
 import { moduleServerV1 } from '@dc/proto';
 import { describe, expect, it } from 'vitest';
