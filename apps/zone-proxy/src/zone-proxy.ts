@@ -155,7 +155,8 @@ export class ZoneProxy {
         this.state = { ...this.state, revocation: { version: rl.version, serials: rl.serials } };
         writeProvisionedState(this.o.installDir, this.state);
       }
-      this.o.log.info({ version: rl.version, revoked: rl.serials.length }, 'revocation list updated');
+      const ended = this.hub?.endRevoked((serial) => this.trust.revoked.has(normaliseSerial(serial))) ?? 0;
+      this.o.log.info({ version: rl.version, revoked: rl.serials.length, callsEnded: ended }, 'revocation list updated');
     }
   }
 

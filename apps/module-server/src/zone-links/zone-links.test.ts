@@ -206,10 +206,13 @@ describe('zone links with a real zone proxy process', () => {
     call.end();
   }, 40_000);
 
-  it('refuses an endpoint whose certificate was revoked, at the proxy', async () => {
+  it('refuses an endpoint whose certificate was revoked, at the proxy, and ends its open calls', async () => {
     const ep = ca.endpoint('client-revoked');
+    const open = openControlChannel(t.endpointAddress, ep);
+    await waitFor(() => open.received.length > 0, { timeoutMs: 10_000, what: 'HelloAck before the revocation' });
     ca.revoke(ep.serial);
     await linked.links.refreshTrust();
+    expect(await open.outcome).toEqual({ code: status.UNAUTHENTICATED, details: 'certificate revoked' });
     const hellosBefore = linked.gateway.hellos.length;
     const result = await waitFor(
       async () => {

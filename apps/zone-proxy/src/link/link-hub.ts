@@ -56,6 +56,8 @@ export interface LinkHubOptions {
 interface StreamState {
   readonly id: number;
   readonly method: string;
+  /** The endpoint certificate's serial ('' for Enrol). */
+  readonly serial: string;
   readonly side: EndpointSide;
   readonly send: SendWindow;
   readonly recv: ReceiveWindow;
@@ -157,6 +159,7 @@ export class LinkHub {
     const st: StreamState = {
       id,
       method: req.method,
+      serial: req.identity.certificateSerial,
       side,
       done: false,
       send: new SendWindow(
@@ -203,6 +206,20 @@ export class LinkHub {
         this.write(link, { frame: { $case: 'close', value: { streamId: id, statusCode: code, reason } } });
       },
     };
+  }
+
+  /** A new revocation list: relayed calls of certificates now revoked end at once (UNAUTHENTICATED). */
+  endRevoked(isRevoked: (serial: string) => boolean): number {
+    const link = this.link;
+    if (!link) return 0;
+    let ended = 0;
+    for (const st of [...link.streams.values()]) {
+      if (st.serial && isRevoked(st.serial)) {
+        this.closeStream(link, st, status.UNAUTHENTICATED, 'certificate revoked', true);
+        ended++;
+      }
+    }
+    return ended;
   }
 
   reportHandshakeFailure(f: zp.HandshakeFailure): void {
