@@ -175,6 +175,14 @@ describe('dcctl against a real module server', () => {
       const ping = await run(['sessions', 'request', session.sessionId, '--ping']);
       expect(ping.code, ping.stderr).toBe(0);
       expect(ping.stdout).toMatch(/#0 last\] pong from endpoint/);
+      const events = await run(['sessions', 'request', session.sessionId, '--events', 'process', '--since', '1h', '--limit', '10']);
+      expect(events.code, events.stderr).toBe(0);
+      expect(events.stdout).toMatch(/#0 last\] \d+ event\(s\)/);
+      const raw = await run(['--json', 'sessions', 'request', session.sessionId, '--raw', '{"recorderStatus":{}}']);
+      expect(raw.code, raw.stderr).toBe(0);
+      expect(JSON.parse(raw.stdout.trim().split('\n')[0]!)).toMatchObject({ last: true });
+      const badRaw = await run(['sessions', 'request', session.sessionId, '--raw', '{"nothing":1}']);
+      expect(badRaw.code).toBe(2);
       const closed = await run(['sessions', 'close', session.sessionId, '--reason', 'test done']);
       expect(closed.code).toBe(0);
       expect(closed.stdout).toContain(`session ${session.sessionId} closed`);
