@@ -1,5 +1,5 @@
 // Zone proxies: add, list without secrets, refuse updates, delete and recreate (SPEC 1.4.6).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { provisionPayload } from '../testing/certificates';
@@ -34,7 +34,15 @@ describe('zone proxies', () => {
     const payload = provisionPayload();
     const secret = payload.split('\n')[1];
     const { zoneProxy } = t.settings.zoneProxies.add('op', input({ provisionPayload: payload }));
-    expect(readFileSync(join(t.dataDir, 'settings.db')).includes(secret)).toBe(false);
+    // Every file of the store (the WAL too), as text and as raw bytes.
+    const files = readdirSync(t.dataDir).filter((f) => f.startsWith('settings.db'));
+    expect(files).toContain('settings.db-wal');
+    for (const f of files) {
+      const bytes = readFileSync(join(t.dataDir, f));
+      expect(bytes.includes(secret)).toBe(false);
+      expect(bytes.includes(Buffer.from(secret, 'base64'))).toBe(false);
+    }
+    expect(readFileSync(join(t.dataDir, 'settings.db-wal')).includes(Buffer.from('dmz-1'))).toBe(true); // the record is there
     expect(t.settings.zoneProxies.provisionSecret(zoneProxy.id).toString('base64')).toBe(secret);
   });
 
