@@ -57,6 +57,15 @@ describe('dcctl without servers', () => {
     expect(r.stderr).toContain('npm start');
   });
 
+  it('refuses an uninstall without the exact confirmation before asking any server (exit 2)', async () => {
+    const none = await dcctl(['uninstall'], { env: { ...env, DCCTL_TOKEN: 't' } });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('--confirm "UNINSTALL DIRECT CONNECT"');
+    const wrong = await dcctl(['uninstall', '--confirm', 'yes'], { env: { ...env, DCCTL_TOKEN: 't' } });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('nothing was changed');
+  });
+
   it('refuses a token on the command line (only "-" for stdin) and saves nothing', async () => {
     const r = await dcctl(['login', '--token', 'dct_visible'], { env });
     expect(r.code).toBe(2);

@@ -47,6 +47,9 @@ export const registerUninstall: Register = (program, act) => {
   un.action(
     act<{ dryRun?: boolean; confirm?: string; endpointTimeout?: string; wait: boolean; poll: string }>(async (ctx, o) => {
       const endpointTimeout = o.endpointTimeout ? parseDuration('--endpoint-timeout', o.endpointTimeout) : undefined;
+      // Refuse a bad command line before asking the server anything.
+      if (!o.dryRun && o.confirm !== undefined && o.confirm !== CONFIRMATION) throw usageError(`--confirm "${o.confirm}": must be exactly "${CONFIRMATION}"; nothing was changed`);
+      if (!o.dryRun && o.confirm === undefined && !ctx.io.stdin.isTTY) throw usageError(`uninstall needs confirmation: pass --confirm "${CONFIRMATION}" (stdin is not a terminal)`);
       const plan = await ctx.conn().unary(
         moduleServerV1.AdminServiceService.uninstall,
         'SETTINGS_WRITE',
@@ -66,10 +69,7 @@ export const registerUninstall: Register = (program, act) => {
       }
       ctx.out.note('WARNING: other modules (Performance, Protect, Reveal, Trace, ...) depend on Direct Connect; they lose their endpoint sessions.');
       let phrase = o.confirm;
-      if (phrase === undefined) {
-        if (!ctx.io.stdin.isTTY) throw usageError(`uninstall needs confirmation: pass --confirm "${CONFIRMATION}" (stdin is not a terminal)`);
-        phrase = (await ask(ctx, `Type "${CONFIRMATION}" to continue: `)).trim();
-      }
+      if (phrase === undefined) phrase = (await ask(ctx, `Type "${CONFIRMATION}" to continue: `)).trim();
       if (phrase !== CONFIRMATION) throw new CliError(`confirmation does not match "${CONFIRMATION}": nothing was changed`, EXIT.FAILED);
       const started = await ctx.conn().unary(
         moduleServerV1.AdminServiceService.uninstall,
