@@ -260,6 +260,14 @@ describe('zone links with a real zone proxy process', () => {
     expect(linked.gateway.hellos.filter((h) => h.clientId === 'client-7')).toHaveLength(2);
   }, 40_000);
 
+  it('links again after a module server restart, without provisioning again', async () => {
+    linked.links.close();
+    const issuedBefore = ca.issued.length;
+    linked = await linksFor(t, { record: t.record('zp-1'), provisionSecret: t.installed.secret, payloadCertificatePem: t.installed.certificatePem });
+    await waitFor(() => statusOf(linked)?.status === 'CONNECTED', { timeoutMs: 20_000, what: 'status Connected after the restart' });
+    expect(ca.issued.length).toBe(issuedBefore);
+  }, 30_000);
+
   it('tears the link down when the record is deleted, and the proxy refuses further traffic', async () => {
     const ep = ca.endpoint('client-9');
     const cc = openControlChannel(t.endpointAddress, ep);
