@@ -211,6 +211,19 @@ describe('dcctl against a real module server', () => {
       expect(await exited).toBe(0);
     });
 
+    it('stops and starts the recorder through a session, or says clearly that the endpoint cannot yet', async () => {
+      for (const command of ['stop', 'start']) {
+        const r = await run(['recorder', command, 'web-01', '--reason', 'dcctl test']);
+        if (r.code === 0) expect(r.stdout).toMatch(/^recorder: +\S+/m);
+        else {
+          expect(r.code).toBe(1);
+          expect(r.stderr).toContain(`dc.moduleserver.v1.SessionService/${command === 'stop' ? 'Stop' : 'Start'}Recorder is not implemented (UNIMPLEMENTED from module server API`);
+          expect(r.stderr).toContain('hint: the endpoint (or this module server build) does not offer this operation yet');
+        }
+      }
+      expect((await run(['--json', 'sessions', 'list'])).json()).toEqual({ sessions: [] });
+    });
+
     it('reads the recorder status through a session it opens and closes itself', async () => {
       const r = await run(['--json', 'recorder', 'status', 'web-01']);
       expect(r.code, r.stderr).toBe(0);
@@ -228,7 +241,8 @@ describe('dcctl against a real module server', () => {
       expect(r.stdout).toContain('uninstall plan');
     } else {
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('does not implement dc.moduleserver.v1.AdminService/Uninstall (UNIMPLEMENTED)');
+      expect(r.stderr).toContain('dc.moduleserver.v1.AdminService/Uninstall is not implemented (UNIMPLEMENTED from module server API');
+      expect(r.stderr).toContain('hint: this module server API build does not offer the operation yet');
     }
   });
 });

@@ -80,13 +80,18 @@ export function fromGrpcError(err: unknown, target: CallTarget): CliError {
         `${target.method} needs the ${target.permission ?? 'matching'} permission (SPEC 1.3): ask an administrator for a role that grants it, or dcctl login with another token`,
         codeName,
       );
-    case status.UNIMPLEMENTED:
+    case status.UNIMPLEMENTED: {
+      // Session requests are answered by the endpoint: there the endpoint's tools may be what lacks it.
+      const viaEndpoint = target.method.startsWith('dc.moduleserver.v1.SessionService/') && !/\/(List|Get|Open|Close)Session/.test(target.method);
       return new CliError(
-        `${where} does not implement ${target.method} (UNIMPLEMENTED): ${details}`,
+        `${target.method} is not implemented (UNIMPLEMENTED from ${where}): ${details}`,
         EXIT.FAILED,
-        `this ${target.serviceLabel} build does not offer the operation yet; upgrade it, or check that the address points at the ${target.serviceLabel}`,
+        viaEndpoint
+          ? 'the endpoint (or this module server build) does not offer this operation yet: check its tools version with dcctl endpoints show <endpoint>, and upgrade'
+          : `this ${target.serviceLabel} build does not offer the operation yet; upgrade it, or check that the address points at the ${target.serviceLabel}`,
         codeName,
       );
+    }
     case status.INVALID_ARGUMENT:
       return new CliError(`${details}`, EXIT.FAILED, 'fix the value named above and run the command again', codeName);
     case status.NOT_FOUND:
