@@ -29,6 +29,16 @@ export const SERVER_APPS: readonly ServerApp[] = [
     tlsArgs: (dir) => ['--ca', join(dir, 'trust-bundle.pem')],
   },
   {
+    name: 'settings',
+    entry: distEntry('apps/settings'),
+    env: (dir) => ({ DC_SETTINGS_DATA_DIR: dir, DC_SETTINGS_GRPC__PORT: '0', DC_SETTINGS_METRICS__PORT: '0' }),
+    grpcPorts: ['grpc'],
+    services: ['Setup', 'ConnectionSettings', 'ActionGroup', 'Policy', 'ZoneProxy', 'Rbac', 'RecorderConfig', 'AuditLog', 'Watch'].map(
+      (s) => `dc.settings.v1.${s}Service`,
+    ),
+    portEnv: 'DC_SETTINGS_GRPC__PORT',
+  },
+  {
     name: 'module-server',
     entry: distEntry('apps/module-server'),
     env: (dir) => ({
