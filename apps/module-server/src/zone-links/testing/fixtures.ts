@@ -2,6 +2,7 @@
 // under test), a gateway that answers like the broker's, and a real zone proxy process.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
@@ -27,10 +28,27 @@ export class MemoryZoneProxySettings implements ZoneProxySettings {
   }
 }
 
-/** Builds the zone proxy once per test run (esbuild, about a second). */
+/**
+ * The built zone proxy, rebuilt (esbuild, about a second) only when a source file of it or of a
+ * lib is newer than the bundle: test files running at once must not rewrite it under each other.
+ */
 export function buildZoneProxy(): string {
-  execFileSync(process.execPath, [join(workspaceRoot, 'tools/build/build.mjs'), 'apps/zone-proxy'], { cwd: workspaceRoot, stdio: 'pipe' });
-  return distEntry('apps/zone-proxy');
+  const entry = distEntry('apps/zone-proxy');
+  const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
+  const sources = [join(workspaceRoot, 'apps/zone-proxy/src'), join(workspaceRoot, 'libs')];
+  if (built === 0 || sources.some((dir) => newerThan(dir, built))) {
+    execFileSync(process.execPath, [join(workspaceRoot, 'tools/build/build.mjs'), 'apps/zone-proxy'], { cwd: workspaceRoot, stdio: 'pipe' });
+  }
+  return entry;
+}
+
+function newerThan(dir: string, ms: number): boolean {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name === 'dist') continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory() ? newerThan(p, ms) : e.name.endsWith('.ts') && statSync(p).mtimeMs > ms) return true;
+  }
+  return false;
 }
 
 /** `zone-proxy install --json` as the operator runs it; returns the payload text and its parts. */
