@@ -5,7 +5,8 @@
 // a second run reuses the data. Prints the ports and the dcctl commands to try; Ctrl-C stops
 // everything cleanly (exit 0). The topology itself is tools/dev/topology.mjs (shared with e2e).
 //
-//   npm start [-- --verbose] [-- --ephemeral-ports]     DC_DATA_ROOT=<dir> moves ./data
+//   npm start [-- --verbose] [-- --ephemeral-ports]     DC_DATA_ROOT=<dir> moves ./data;
+//   DC_START_ZONE_WAIT_SECONDS (default 30): how long to wait for the zone proxy link before going on
 import { join, relative } from 'node:path';
 import { allocatePorts, RECORDERS, Topology, workspaceRoot } from './topology.mjs';
 
@@ -27,9 +28,11 @@ const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 
 
 const ports = await allocatePorts(argv.includes('--ephemeral-ports') ? 'ephemeral' : 'default');
 let stopping = false;
+const zoneWait = Number(process.env.DC_START_ZONE_WAIT_SECONDS ?? 30);
 const topology = new Topology({
   dataRoot,
   ports,
+  zoneConnectTimeoutMs: (Number.isFinite(zoneWait) && zoneWait >= 0 ? zoneWait : 30) * 1000,
   onLine(app, rec, isStderr) {
     const level = typeof rec.level === 'number' ? LEVELS[rec.level] : rec.level;
     if (verbose || isStderr || level === 'warn' || level === 'error' || level === 'fatal') {

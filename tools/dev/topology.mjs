@@ -75,7 +75,6 @@ export async function allocatePorts(mode) {
 }
 
 const entry = (project) => join(workspaceRoot, project, 'dist', 'main.cjs');
-const TSX = join(workspaceRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 /** The standalone endpoint agent (enrol, control channel, sessions from monitor.db) until the recorder CLI wires it in. */
 const AGENT_SOURCE = join(workspaceRoot, 'apps', 'endpoint-recorder', 'src', 'connectivity', 'run-agent.ts');
 
@@ -207,16 +206,17 @@ class AppProcess {
  * every process in reverse order; `kill(name)` / `restart(name)` for fault tests.
  */
 export class Topology {
-  /**
-   * @param {{ dataRoot: string, ports: Record<string, number>, setupMode?: 'default'|'custom', onLine?: (app: string, rec: object, stderr?: boolean) => void, startTimeoutMs?: number, recorders?: boolean }} opts
-   */
+  /** Options and types: topology.d.mts. */
   constructor(opts) {
+    this.setupMode = opts.setupMode ?? 'default';
     this.dataRoot = resolve(opts.dataRoot);
     this.ports = opts.ports;
     this.onLine = opts.onLine ?? (() => {});
     this.onUnexpectedExit = opts.onUnexpectedExit ?? (() => {});
     this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
     this.zoneConnectTimeoutMs = opts.zoneConnectTimeoutMs ?? 30_000;
+    /** dcctl heartbeat set options applied at every start, before the recorders connect (tests: a short interval). */
+    this.heartbeatArgs = opts.heartbeat ?? [];
     this.withRecorders = opts.recorders ?? true;
     this.logDir = join(this.dataRoot, 'logs');
     this.apps = new Map();
@@ -399,7 +399,7 @@ export class Topology {
 
   async dcctlJson(args, opts) {
     const r = await this.dcctl(['--json', ...args], opts);
-    if (r.code !== 0) throw new Error(`dcctl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+    if (r.code !== 0) throw new Error(`dcctl ${args.join(' ')} failed (${r.code}): ${(r.stderr + r.stdout).trim()}`);
     return JSON.parse(r.stdout);
   }
 
@@ -419,6 +419,8 @@ export class Topology {
       },
       { timeoutMs: 60_000, intervalMs: 300, what: 'the content build to succeed' },
     );
+
+    if (this.heartbeatArgs.length > 0) await this.dcctlJson(['heartbeat', 'set', ...this.heartbeatArgs]);
 
     const list = await this.dcctlJson(['zone-proxies', 'list']);
     const existing = (list.zoneProxies ?? []).find((z) => z.name === ZONE_PROXY_NAME);
@@ -552,15 +554,19 @@ function tlsServicesFlag() {
  * have a connect command yet, so the endpoint side runs as the standalone agent of
  * apps/endpoint-recorder/src/connectivity/run-agent.ts (enrol with the package's token, control
  * channel, heartbeats, session requests answered from the monitor.db the replay filled), under
- * tsx. When the recorder CLI gets its connect command, only this function changes.
+ * tsx: `node --import tsx apps/endpoint-recorder/src/connectivity/run-agent.ts --broker … --ca-file …
+ * --identity-dir <dir>/identity --token-file <dir>/package/enrolment.token --monitor-db <dir>/monitor.db`. When the recorder CLI gets its connect command, only this function changes.
  */
 export function recorderConnectCommand(topology, name) {
   const dir = topology.dir(name);
   const pkg = join(dir, 'package');
   return {
     command: process.execPath,
+    // tsx as a loader in this very process (not the tsx CLI, which runs a child): a SIGKILL then
+    // really takes the endpoint away. cwd is the workspace root, so tsconfig paths resolve @dc/*.
     args: [
-      TSX,
+      '--import',
+      'tsx',
       AGENT_SOURCE,
       '--broker', topology.recorderRoute(name),
       '--ca-file', topology.trustBundle,
