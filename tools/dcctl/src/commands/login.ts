@@ -25,6 +25,7 @@ function principalLine(res: settingsV1.WhoAmIResponse): string {
 export const registerLogin: Register = (program, act) => {
   program
     .command('login')
+    .summary('Log in with an API token (saved 0600, never printed).')
     .description('Log in with an API token: checks it against settings (WhoAmI) and saves it with the server addresses and TLS choices given (--api, --settings, --ca, --ca-file, --tls-services) in the config file, mode 0600. The token is never printed.')
     .option('--token-file <path>', 'read the token from this file')
     .option('--token <->', 'read the token from stdin: pass "-"')

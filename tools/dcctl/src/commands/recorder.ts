@@ -46,7 +46,7 @@ async function withSession<T>(ctx: Ctx, target: string | undefined, o: SessionOp
 }
 
 export const registerRecorder: Register = (program, act) => {
-  const recorder = program.command('recorder').description(`The endpoint recorder on one endpoint, over a session dcctl opens and closes (or --session). <endpoint> is an ${TARGET_HELP}.`);
+  const recorder = program.command('recorder').summary('Recorder status / start / stop / recreate on one endpoint (SPEC 2.4).').description(`The endpoint recorder on one endpoint, over a session dcctl opens and closes (or --session). <endpoint> is an ${TARGET_HELP}.`);
   const common = (cmd: ReturnType<typeof recorder.command>) =>
     cmd.option('--session <id>', 'use this open session instead of opening one').option('--open-timeout <duration>', 'how long to wait for the session to open', '60s');
 

@@ -9,6 +9,7 @@ import { disconnectText, routeText } from './endpoints';
 export const registerTestConnection: Register = (program, act) => {
   program
     .command('test-connection <endpoint>')
+    .summary('Ping an endpoint without a session, or diagnose where the path breaks (SPEC 1.6).')
     .description(`Test a connection to an endpoint without creating a session: a ping over its control channel, or a diagnosis naming the broken step with next steps. <endpoint> is an ${TARGET_HELP}. Exits 1 when the endpoint cannot be reached.`)
     .option('--ping-timeout <duration>', 'how long to wait for the ping, up to 60s (default 5s)')
     .action(

@@ -37,6 +37,7 @@ async function ask(ctx: Ctx, question: string): Promise<string> {
 export const registerUninstall: Register = (program, act) => {
   const un = program
     .command('uninstall')
+    .summary('Remove the tools from endpoints per OS, then the server data (SPEC 1.7.4).')
     .description(`Uninstall Direct Connect: first a Remove Tools action per OS to every endpoint reporting the package installed, then the server data. Other modules depend on Direct Connect. Asks you to type "${CONFIRMATION}" (or pass it with --confirm).`)
     .option('--dry-run', 'only show the plan (endpoints per OS, dependent modules); change nothing')
     .option('--confirm <phrase>', `the exact phrase "${CONFIRMATION}", for scripts`)

@@ -46,7 +46,7 @@ function printProxy(ctx: Ctx, z: settingsV1.ZoneProxy): void {
 }
 
 export const registerZoneProxies: Register = (program, act) => {
-  const zp = program.command('zone-proxies').description('Zone proxies for endpoints that reach the Module Server through a Zone Server (SPEC 1.4.6). A record cannot be modified: delete and add it again with a fresh payload.');
+  const zp = program.command('zone-proxies').summary('Zone proxies: add from PROVISION.txt, list with status and activity, delete (SPEC 1.4.6).').description('Zone proxies for endpoints that reach the Module Server through a Zone Server (SPEC 1.4.6). A record cannot be modified: delete and add it again with a fresh payload.');
 
   zp.command('add')
     .description('Add a zone proxy with the provision payload its installer wrote to settings/PROVISION.txt.')
