@@ -30,7 +30,7 @@ async function probe(address: string, creds: ChannelCredentials, serverName: str
 export const registerHealth: Register = (program, act) => {
   program
     .command('health <address>')
-    .summary('GRPC health probe of one server (exit 0 only on SERVING).')
+    .summary('gRPC health probe of one server (exit 0 only on SERVING).')
     .description(
       'Check a gRPC server\'s health (grpc.health.v1.Health/Check) at host:port: exits 0 if SERVING, 1 if not serving, 3 if unreachable. Needs no token; used by the Docker health checks. Without --tls/--plaintext/--ca-file it tries TLS and plaintext at once and takes whichever answers.',
     )
