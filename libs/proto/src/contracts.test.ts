@@ -212,8 +212,8 @@ describe('wire round trips', () => {
     expect(roundTrip(zero).missedHeartbeatsBeforeAlert).toBe(0);
   });
 
-  it('relays an endpoint stream frame with its verified identity and metadata', () => {
-    const frame: zoneProxyV1.RelayResponse = {
+  it('relays a batch of endpoint stream frames with the verified identity and metadata', () => {
+    const open = zoneProxyV1.ZoneProxyFrame.fromPartial({
       frame: {
         $case: 'open',
         value: zoneProxyV1.StreamOpen.fromPartial({
@@ -223,15 +223,17 @@ describe('wire round trips', () => {
           metadata: { 'user-agent': 'dc-recorder/1.0' },
         }),
       },
-    };
-    const bytes = Buffer.from(zoneProxyV1.RelayResponse.encode(frame).finish());
-    expect(zoneProxyV1.RelayResponse.decode(bytes)).toEqual(frame);
+    });
+    const batch: zoneProxyV1.RelayResponse = { frames: [open, open] };
+    const bytes = Buffer.from(zoneProxyV1.RelayResponse.encode(batch).finish());
+    expect(zoneProxyV1.RelayResponse.decode(bytes)).toEqual(batch);
     const other = method('dc.zoneproxy.v1.ZoneLinkService', 'Relay').responseDeserialize(bytes) as {
-      open: { stream_id: number; metadata: { key: string; value: string }[] };
+      frames: Array<{ open: { stream_id: number; metadata: { key: string; value: string }[] } }>;
     };
-    expect(other.open.stream_id).toBe(7);
+    expect(other.frames).toHaveLength(2);
+    expect(other.frames[0]!.open.stream_id).toBe(7);
     // protobufjs built from a descriptor set sees a map as its repeated entry messages.
-    expect(other.open.metadata).toEqual([{ key: 'user-agent', value: 'dc-recorder/1.0' }]);
+    expect(other.frames[0]!.open.metadata).toEqual([{ key: 'user-agent', value: 'dc-recorder/1.0' }]);
   });
 
   it('streams a chunk of recorder events through the module API response', () => {

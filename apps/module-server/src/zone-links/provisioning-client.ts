@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { zoneProxyV1 as zp } from '@dc/proto';
 import type { ZoneCertificateAuthority, ZoneProxyProvisioningMaterial } from './zone-proxy-directory';
-import { provisionProof, proofMatches } from './provision-proof';
+import { provisionProof, proofMatches } from '@dc/zone-link';
 
 /** Thrown when provisioning is refused in a way redialing will not fix (status Error). */
 export class ProvisioningRefused extends Error {

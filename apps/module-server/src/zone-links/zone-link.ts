@@ -7,7 +7,7 @@ import { type ClientDuplexStream, credentials, Metadata, status as grpcStatus } 
 import { zoneProxyV1 as zp } from '@dc/proto';
 import type { Logger } from 'pino';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
-import { ReceiveWindow, SendWindow } from './flow-window';
+import { ReceiveWindow, SendWindow } from '@dc/zone-link';
 import { AlreadyProvisioned, hostForUri, ProvisioningRefused, provisionZoneProxy } from './provisioning-client';
 import { dispatchRelayedCall, RELAYABLE_METHODS, RelayedCall, type RelayedGateway } from './relayed-call';
 import type { ZoneCertificateAuthority, ZoneLinkStatus, ZoneProxyActivity, ZoneProxyRecord, ZoneProxySettings } from './zone-proxy-directory';

@@ -5,7 +5,7 @@ import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { type zoneProxyV1 as zp } from '@dc/proto';
 import { Unavailable } from '@dc/service-kit';
 import type { Logger } from 'pino';
-import { ReceiveWindow, SendWindow } from './flow-window';
+import { ReceiveWindow, SendWindow } from '@dc/zone-link';
 
 type RelayCall = ServerDuplexStream<zp.RelayRequest, zp.RelayResponse>;
 

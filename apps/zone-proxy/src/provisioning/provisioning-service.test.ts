@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { installProvisionPayload, type InstalledPayload, readInstalledPayload } from '../provision-payload/provision-payload';
 import { TestCa } from '../testing/test-ca';
 import { type ProvisionedState, statePath, writeProvisionedState } from './provisioned-state';
-import { provisionProof } from './provision-proof';
+import { provisionProof } from '@dc/zone-link';
 import { ATTEMPT_TTL_MS, Provisioning } from './provisioning-service';
 
 const log = pino({ level: 'silent' });

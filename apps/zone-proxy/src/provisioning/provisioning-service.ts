@@ -9,7 +9,7 @@ import forge from 'node-forge';
 import type { Logger } from 'pino';
 import type { InstalledPayload } from '../provision-payload/provision-payload';
 import type { ProvisionedState } from './provisioned-state';
-import { proofMatches, provisionProof } from './provision-proof';
+import { proofMatches, provisionProof } from '@dc/zone-link';
 
 /** An attempt must be completed this soon after BeginProvisioning (dc.zoneproxy.v1). */
 export const ATTEMPT_TTL_MS = 5 * 60_000;

@@ -1,5 +1,6 @@
-// The HMAC proofs of the provision secret (dc.zoneproxy.v1 ProvisioningService), module server
-// side: the same definition the zone proxy implements (a shared test vector keeps them equal).
+// The HMAC proofs of the provision secret (dc.zoneproxy.v1 ProvisioningService): the module
+// server and the zone proxy each prove they hold the secret without sending it; the CSRs are
+// bound into both proofs so they cannot be swapped.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export type ProofRole = 'server' | 'client';
@@ -12,7 +13,7 @@ export interface ProofInput {
   readonly linkFacingCsrPem: string;
 }
 
-/** HMAC-SHA256 keyed with the provision secret over the string the .proto defines. */
+/** HMAC-SHA256 keyed with the provision secret over the exact string the .proto defines. */
 export function provisionProof(secret: Uint8Array, role: ProofRole, i: ProofInput): Buffer {
   const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
   const text = [

@@ -1,6 +1,6 @@
-// Credit flow control of relayed streams (dc.zoneproxy.v1 WindowUpdate), module server side: a
-// sender out of credit queues and pauses, so neither side buffers more than one window per
-// stream and direction. The zone proxy (apps/zone-proxy/src/link) implements the same rules.
+// Credit flow control of relayed streams (dc.zoneproxy.v1 WindowUpdate): a sender out of credit
+// queues and pauses its source, so neither side buffers more than one window per stream and
+// direction. Both ends of the link (module server and zone proxy) use these classes.
 
 /** The sending half: spends credit, queues when out of it, resumes on grants. */
 export class SendWindow {

@@ -1,0 +1,3 @@
+// @dc/zone-link: the pieces of the zone link protocol (dc.zoneproxy.v1) both ends share.
+export { ReceiveWindow, SendWindow } from './flow-window';
+export { proofMatches, type ProofInput, provisionProof, type ProofRole } from './provision-proof';
