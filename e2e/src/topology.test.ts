@@ -189,7 +189,7 @@ describe('the npm start topology, as real processes', () => {
     expect((await t.dcctl(['sessions', 'close', session.sessionId])).code).toBe(0);
 
     // The endpoint's next connection presents the renewed certificate.
-    expect(await t.app(DIRECT).stop('SIGTERM')).toBe(0);
+    expect(await t.stopApp(DIRECT)).toBe(0);
     await t.restart(DIRECT);
     const after = await waitFor(async () => {
       const e = await endpoint(DIRECT);

@@ -494,9 +494,15 @@ export class Topology {
     return name === 'recorder-zone' ? this.address('zoneEndpointInbound') : this.address('gateway');
   }
 
-  async kill(name) {
+  /** Stops one app (not reported as an unexpected exit); resolves with its exit code or signal. */
+  async stopApp(name, signal = 'SIGTERM') {
     this.expectedExit.add(name);
-    return this.app(name).stop('SIGKILL');
+    return this.app(name).stop(signal);
+  }
+
+  /** SIGKILL: a crash, for the fault tests. */
+  async kill(name) {
+    return this.stopApp(name, 'SIGKILL');
   }
 
   async restart(name) {
