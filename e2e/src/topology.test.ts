@@ -74,6 +74,8 @@ describe('the npm start topology, as real processes', () => {
       zoneConnectTimeoutMs: 5_000,
       onUnexpectedExit: (app, code, signal) => unexpected.push(`${app} (${code ?? signal})`),
     });
+    // The apps run in their own process groups: if this worker dies, they must not outlive it.
+    process.once('exit', () => t.killAllNow());
     await t.start();
     secrets.set('administrator token', t.adminToken());
     secrets.set('service account token', readFileSync(join(t.dir('settings'), 'service-account.token'), 'utf8').trim());
@@ -104,7 +106,7 @@ describe('the npm start topology, as real processes', () => {
   });
 
   it('bootstraps through the real APIs: default set-up, connection settings, content build, zone proxy record', async () => {
-    expect(t.bootstrap).toEqual({ 'zone proxy installed': 'done', 'connection settings (FQDN 127.0.0.1)': 'done', 'zone proxy provisioned': 'done' });
+    expect(t.bootstrap).toEqual({ 'zone proxy installed': 'done', 'connection settings (FQDN 127.0.0.1)': 'done', 'zone proxy added': 'done' });
     const setup = await t.dcctlJson<{ steps?: Array<{ name: string; done?: boolean }> }>(['setup', 'status']);
     expect(setup.steps?.map((s) => [s.name, s.done ?? false])).toEqual([
       ['service account', true],
@@ -332,7 +334,7 @@ describe('npm start (tools/dev/start.mjs)', () => {
     const first = await startAndInterrupt();
     expect(first.code, first.out).toBe(0);
     expect(first.out).toMatch(/connection settings \(FQDN 127\.0\.0\.1\) +done/);
-    expect(first.out).toMatch(/zone proxy provisioned +done/);
+    expect(first.out).toMatch(/zone proxy added +done/);
     for (const name of [...SERVERS, ...RECORDERS]) {
       expect(first.out).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
       expect(first.out).toMatch(new RegExp(`^  ${name} stopped \\(0\\)$`, 'm'));
@@ -349,7 +351,7 @@ describe('npm start (tools/dev/start.mjs)', () => {
     expect(second.code, second.out).toBe(0);
     expect(second.out).toMatch(/zone proxy installed +already done/);
     expect(second.out).toMatch(/connection settings \(FQDN 127\.0\.0\.1\) +already done/);
-    expect(second.out).toMatch(/zone proxy provisioned +already done/);
+    expect(second.out).toMatch(/zone proxy added +already done/);
     // The same root CA and administrator: the data was reused, not re-created.
     expect(readFileSync(join(tmp.dir, 'cert-authority', 'trust-bundle.pem'), 'utf8')).toBe(caDbFirst);
     expect(readFileSync(join(tmp.dir, 'settings', 'admin.token'), 'utf8').trim()).toBe(adminToken);

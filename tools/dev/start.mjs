@@ -1,7 +1,7 @@
 // `npm start`: the whole system on this machine — cert-authority, settings, module-server, a zone
 // proxy and two endpoint recorders (one direct, one behind the zone proxy), each replaying a
 // sample audit log — every app a process on 127.0.0.1 with its data under ./data/<app>. The first
-// run bootstraps (root CA, administrator token, default set-up, FQDN, zone proxy provisioned);
+// run bootstraps (root CA, administrator token, default set-up, FQDN, zone proxy added and provisioned);
 // a second run reuses the data. Prints the ports and the dcctl commands to try; Ctrl-C stops
 // everything cleanly (exit 0). The topology itself is tools/dev/topology.mjs (shared with e2e).
 //
@@ -56,6 +56,8 @@ async function stopAll(exitCode) {
   process.exit(exitCode);
 }
 process.on('SIGINT', () => void stopAll(0));
+// The apps run in their own process groups: never leave one behind, whatever ends this process.
+process.on('exit', () => topology.killAllNow());
 process.on('SIGTERM', () => void stopAll(0));
 
 console.log(`Direct Connect: starting on 127.0.0.1, data under ${dataRoot}`);

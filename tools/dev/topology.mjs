@@ -144,7 +144,8 @@ class AppProcess {
   start() {
     const { command, args, env } = this.spec();
     const logFile = createWriteStream(join(this.topology.logDir, `${this.name}.log`), { flags: 'a', mode: 0o600 });
-    const child = spawn(command, args, { cwd: workspaceRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a terminal's Ctrl-C reaches only the runner, which stops the apps in order.
+    const child = spawn(command, args, { cwd: workspaceRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
     this.exited = undefined;
     const startedAt = this.logs.length;
@@ -436,8 +437,8 @@ export class Topology {
         '--module-server-inbound-ip', '127.0.0.1',
         '--module-server-inbound-port', String(this.ports.zoneModuleServerInbound),
       ]);
-      this.bootstrap['zone proxy provisioned'] = 'done';
-    } else this.bootstrap['zone proxy provisioned'] = 'already done';
+      this.bootstrap['zone proxy added'] = 'done';
+    } else this.bootstrap['zone proxy added'] = 'already done';
     // The module server provisions and links the proxy on its own; the zone recorder keeps
     // redialling until then, so a slow (or not yet possible) link does not stop the start.
     try {
@@ -507,6 +508,11 @@ export class Topology {
 
   async restart(name) {
     return this.startApp(name);
+  }
+
+  /** Last resort when the runner itself exits: SIGKILL whatever is still running (synchronous). */
+  killAllNow() {
+    for (const a of this.apps.values()) if (a.running) a.child.kill('SIGKILL');
   }
 
   /** Stops every process, recorders first, the CA last (SIGTERM, SIGKILL after the grace time). */

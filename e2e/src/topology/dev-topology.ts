@@ -73,6 +73,8 @@ export interface Topology {
   app(name: AppName): AppProcess;
   start(): Promise<void>;
   stop(): Promise<Record<string, number | string>>;
+  /** SIGKILL every app still running, synchronously (for process exit handlers). */
+  killAllNow(): void;
   /** Stops one app (SIGTERM by default), not reported as an unexpected exit. */
   stopApp(name: AppName, signal?: NodeJS.Signals): Promise<number | string>;
   /** SIGKILL, not reported as an unexpected exit. */
