@@ -284,7 +284,8 @@ describe('the npm start topology, as real processes', () => {
     for (const f of keyFiles) secrets.set(`private key ${f}`, readFileSync(f, 'utf8').split('\n')[2]!);
     const provision = readFileSync(t.provisionFile, 'utf8');
     secrets.set('provision secret', /-----BEGIN PROVISION SECRET-----\n([^-]+)-----END/.exec(provision)![1]!.trim().split('\n')[0]!);
-    expect(secrets.size).toBeGreaterThanOrEqual(10);
+    secrets.set('settings secret.key', readFileSync(join(t.dir('settings'), 'secret.key'), 'utf8').trim());
+    expect(secrets.size).toBeGreaterThanOrEqual(11);
 
     for (const entry of entries) {
       const body = entry.data.toString('utf8');

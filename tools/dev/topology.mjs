@@ -586,7 +586,8 @@ export function recorderConnectCommand(topology, name) {
       '--token-file', join(pkg, 'enrolment.token'),
       '--monitor-db', join(dir, 'monitor.db'),
       '--host-name', name,
-      '--server-name', 'localhost',
+      // The gateway's certificate names localhost; the zone proxy's names its Endpoint Target Hostname (127.0.0.1, dialled as is).
+      ...(name === 'recorder-zone' ? [] : ['--server-name', 'localhost']),
     ],
     env: {},
   };
