@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { makeTempDir, waitFor, workspaceRoot } from '@dc/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppName, loadTopology, type Topology } from './topology/dev-topology';
@@ -308,7 +308,7 @@ describe('npm start (tools/dev/start.mjs)', () => {
   afterAll(() => tmp.remove());
 
   /** Runs start.mjs until it prints that everything is running, then Ctrl-C; resolves with its output and exit code. */
-  function startAndInterrupt(): Promise<{ code: number | null; signal: string | null; out: string }> {
+  function startAndInterrupt(whileRunning?: (out: string) => Promise<void>): Promise<{ code: number | null; signal: string | null; out: string }> {
     const child = spawn(process.execPath, [join(workspaceRoot, 'tools', 'dev', 'start.mjs'), '--ephemeral-ports'], {
       cwd: workspaceRoot,
       env: { ...process.env, DC_DATA_ROOT: tmp.dir, DC_START_ZONE_WAIT_SECONDS: '2' },
@@ -325,14 +325,30 @@ describe('npm start (tools/dev/start.mjs)', () => {
         child.kill('SIGKILL');
         throw new Error(`${(err as Error).message}\n${out}`);
       }
-      child.kill('SIGINT');
+      try {
+        if (child.exitCode === null) await whileRunning?.(out);
+      } finally {
+        child.kill('SIGINT');
+      }
       const { code, signal } = await exited;
       return { code, signal, out };
     })();
   }
 
   it('runs everything, prints the ports and the dcctl commands, stops cleanly on Ctrl-C, and reuses its data on a second run', async () => {
-    const first = await startAndInterrupt();
+    // The commands it prints work as printed: the alias, login with the token file, then a look at the endpoints.
+    const first = await startAndInterrupt(async (out) => {
+      const alias = /alias dcctl='node (\S+) ([^']+)'/.exec(out);
+      expect(alias, out).not.toBeNull();
+      const login = /dcctl login --token-file (\S+)/.exec(out)![1]!;
+      const dcctl = (args: string[]) =>
+        run(process.execPath, [resolve(workspaceRoot, alias![1]!), ...alias![2]!.split(' '), ...args], { env: { DCCTL_CONFIG: join(tmp.dir, 'operator-dcctl.json'), DCCTL_TOKEN: '' } });
+      const r = await dcctl(['login', '--token-file', resolve(workspaceRoot, login)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('logged in as admin');
+      await waitFor(async () => (await dcctl(['test-connection', 'recorder-direct'])).code === 0, { timeoutMs: 90_000, intervalMs: 1000, what: 'recorder-direct to answer' });
+      expect((await dcctl(['endpoints', 'list'])).stdout).toMatch(/^recorder-direct +\S+ +online /m);
+    });
     expect(first.code, first.out).toBe(0);
     expect(first.out).toMatch(/connection settings \(FQDN 127\.0\.0\.1\) +done/);
     expect(first.out).toMatch(/zone proxy added +done/);
