@@ -22,6 +22,7 @@ import { SessionBroker } from './sessions/session-broker';
 import { SessionStore } from './sessions/session-store';
 import type { SettingsSource } from './settings-link/settings-source';
 import { type ApiDeps, apiServices } from './api/api-services';
+import type { RelayedGateway } from './zone-links/relayed-call';
 import type { PermissionChecker } from './api/permission-checker';
 
 export interface BrokerOptions {
@@ -60,6 +61,8 @@ export interface Broker {
   readonly sessions: SessionBroker;
   readonly sessionStore: SessionStore;
   readonly metrics?: BrokerMetrics;
+  /** The gateway's handlers, for calls zone proxies relay (apps/module-server/src/zone-links). */
+  readonly gatewayHandlers: RelayedGateway;
   stop(): Promise<void>;
 }
 
@@ -76,6 +79,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const enrolment = new Enrolment({ issuer: opts.issuer, registry, events, clock, log });
   const metrics = opts.metricsRegistry ? new BrokerMetrics(opts.metricsRegistry, { registry, hub, clock }) : undefined;
 
+  // One gateway implementation serves direct endpoints on :17475 and relayed ones from zone proxies.
+  const gatewayBinding = gatewayService({
+    registry, presence, events, enrolment, revocation: opts.revocation, hub, sessions, settings: opts.settings, clock, log, metrics,
+    brokerVersion: opts.version, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86_400_000,
+  });
   let gatewayServer: GrpcServerHandle | undefined;
   let apiServer: GrpcServerHandle | undefined;
   try {
@@ -84,12 +92,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       host: opts.gateway.host,
       port: opts.gateway.port,
       credentials: gatewayCredentials(opts.gateway.tls),
-      services: [
-        gatewayService({
-          registry, presence, events, enrolment, revocation: opts.revocation, hub, sessions, settings: opts.settings, clock, log, metrics,
-          brokerVersion: opts.version, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86_400_000,
-        }),
-      ],
+      services: [gatewayBinding],
       descriptorSetBase64: DESCRIPTOR_SET_BASE64,
       log,
       // Thousands of endpoints each hold one connection; keep them alive without pinging too often.
@@ -128,6 +131,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     gatewayPort: gatewayServer.port,
     apiPort: apiServer.port,
     db, registry, events, presence, hub, sessions, sessionStore, metrics,
+    gatewayHandlers: gatewayBinding.implementation as unknown as RelayedGateway,
     async stop() {
       clearInterval(timer);
       // Tell endpoints to come back, spread over a window, before the listeners go (issue #6 §6).

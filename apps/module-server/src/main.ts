@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import {
+  clientCredentials,
   createLogger,
   createMetricsRegistry,
   loadConfig,
@@ -22,6 +23,8 @@ import { CaClient } from './enrolment/ca-client';
 import { writeAtomic } from './support-package/files';
 import { SettingsClient } from './settings-link/settings-client';
 import { StaticSettings } from './settings-link/settings-source';
+import { GrpcZoneCertificateAuthority, GrpcZoneProxySettings } from './zone-links/zone-proxy-directory';
+import { ZoneLinks } from './zone-links/zone-links';
 
 const program = serviceProgram({
   name: 'module-server',
@@ -71,13 +74,17 @@ void runService({
     const server = await gatewayCertificate(config, ca);
 
     let settingsClient: SettingsClient | undefined;
+    const serviceToken = config.settings.tokenFile ? readFileSync(config.settings.tokenFile, 'utf8').trim() : '';
+    const settingsChannelOptions = config.settings.serverName
+      ? { 'grpc.ssl_target_name_override': config.settings.serverName, 'grpc.default_authority': config.settings.serverName }
+      : {};
+    const settingsCaPem = () => readFileSync(config.settings.caFile || config.ca.caFile);
     if (config.settings.address) {
-      const caPem = readFileSync(config.settings.caFile || config.ca.caFile);
       settingsClient = new SettingsClient({
         address: config.settings.address,
-        credentials: credentials.createSsl(caPem),
-        channelOptions: config.settings.serverName ? { 'grpc.ssl_target_name_override': config.settings.serverName, 'grpc.default_authority': config.settings.serverName } : {},
-        serviceToken: config.settings.tokenFile ? readFileSync(config.settings.tokenFile, 'utf8').trim() : '',
+        credentials: credentials.createSsl(settingsCaPem()),
+        channelOptions: settingsChannelOptions,
+        serviceToken,
         log,
         onLogLevel: (level) => root.setLevel(level as LogLevel),
       });
@@ -102,10 +109,26 @@ void runService({
         support: { config },
       },
     });
+    // Zone proxies (SPEC 1.4.6) are records in settings: without settings there are none to link.
+    let zoneLinks: ZoneLinks | undefined;
+    if (config.settings.address) {
+      const caClientTls = clientCredentials(caTls, config.ca.serverName || undefined);
+      zoneLinks = new ZoneLinks({
+        settings: new GrpcZoneProxySettings(config.settings.address, credentials.createSsl(settingsCaPem()), () => serviceToken, settingsChannelOptions),
+        ca: new GrpcZoneCertificateAuthority(config.ca.address, caClientTls.credentials, undefined, caClientTls.options),
+        // The module server's CA service certificate is its identity on zone links.
+        identity: () => ({ certificateChainPem: caTls.certPem!, privateKeyPem: caTls.keyPem!, trustBundlePem: caTls.caPem }),
+        gateway: broker.gatewayHandlers,
+        log: log.child({ component: 'zone-links' }),
+        moduleServerVersion: VERSION,
+      });
+      zoneLinks.start();
+    }
     const metrics = await startMetricsServer({ registry, ...config.metrics, log });
     return {
       ports: { api: broker.apiPort, gateway: broker.gatewayPort, metrics: metrics.port },
       async stop() {
+        zoneLinks?.close();
         await broker.stop();
         settingsClient?.close();
         ca.close();

@@ -15,7 +15,8 @@ import type { DisconnectReason, EndpointRegistry, TlsFailureCause } from '../reg
 import type { SessionBroker } from '../sessions/session-broker';
 import type { SettingsSource } from '../settings-link/settings-source';
 import type { ControlChannelHub, LiveChannel } from './control-channels';
-import { identifyPeer, type PeerIdentity, tlsSocketOf } from './peer-identity';
+import { relayedPeerOf } from '../zone-links/relayed-call';
+import { identifyPeer, identifyRelayedPeer, type PeerIdentity, tlsSocketOf } from './peer-identity';
 
 export interface GatewayDeps {
   readonly registry: EndpointRegistry;
@@ -43,7 +44,10 @@ export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
 
   /** Identifies the caller by its client certificate; records and throws when refused. */
   function authenticate(call: object, method: string, remote: string): Ok {
-    const peer = identifyPeer(tlsSocketOf(call), deps.revocation);
+    // Through a zone proxy the proxy's TLS handshake verified the certificate; the revocation
+    // list is still checked here, as for a direct call (SPEC 1.4.6).
+    const relayed = relayedPeerOf(call);
+    const peer = relayed ? identifyRelayedPeer(relayed, deps.revocation) : identifyPeer(tlsSocketOf(call), deps.revocation);
     if (peer.ok) return peer;
     deps.metrics?.handshakeFailures.inc({ reason: peer.cause.toLowerCase() });
     if (peer.clientId && deps.registry.get(peer.clientId)) {
@@ -140,7 +144,7 @@ export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
             toolsVersion: h.toolsVersion,
             actionLock: h.actionLock,
             recorderStatus: h.recorderStatus ? common.recorderStateToJSON(h.recorderStatus.state).replace(/^RECORDER_STATE_/, '') : '',
-            route: 'direct',
+            route: relayedPeerOf(call)?.route ?? 'direct',
           },
           { clockSkewMs: skew },
         );

@@ -4,6 +4,7 @@
 import type { TLSSocket } from 'node:tls';
 import { normaliseSerial, type RevocationList } from '../enrolment/certificate-issuer';
 import type { TlsFailureCause } from '../registry/endpoint-registry';
+import type { RelayedPeer } from '../zone-links/relayed-call';
 
 export type PeerIdentity =
   | { readonly ok: true; readonly clientId: string; readonly serial: string; readonly notAfter: number }
@@ -71,4 +72,11 @@ function clientIdOf(cn: string | string[] | undefined, san: string | undefined):
   const uri = san?.split(/,\s*/).find((s) => s.startsWith('URI:urn:dc:endpoint:'));
   if (uri) return uri.slice('URI:urn:dc:endpoint:'.length);
   return Array.isArray(cn) ? cn[0] : cn;
+}
+
+/** A call relayed by a zone proxy: the proxy verified the certificate; the revocation list is checked again here. */
+export function identifyRelayedPeer(peer: RelayedPeer, revocation: RevocationList): PeerIdentity {
+  if (!peer.clientId) return { ok: false, cause: 'NO_CERTIFICATE', detail: `no client certificate was presented (through zone proxy "${peer.route}")` };
+  if (revocation.isRevoked(peer.serial)) return { ok: false, cause: 'REVOKED', detail: `client certificate ${peer.serial} is revoked`, clientId: peer.clientId };
+  return { ok: true, clientId: peer.clientId, serial: normaliseSerial(peer.serial), notAfter: peer.notAfter };
 }
