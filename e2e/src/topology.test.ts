@@ -21,6 +21,7 @@ interface Endpoint {
   hostName: string;
   status: string;
   certificateSerial?: string;
+  route?: { kind: string; zoneProxyName?: string };
 }
 interface EventRecord {
   eventId: string;
@@ -34,6 +35,7 @@ interface Alert {
 }
 
 const DIRECT = 'recorder-direct';
+const ZONE = 'recorder-zone';
 const DCCTL = join(workspaceRoot, 'tools', 'dcctl', 'dist', 'main.cjs');
 /** Deadlines are generous: CI machines are slow and shared; every wait polls, none sleeps. */
 const LONG = 90_000;
@@ -62,7 +64,7 @@ describe('the npm start topology, as real processes', () => {
     (await t.dcctlJson<{ session: { sessionId: string; sessionStatus: string } }>(['sessions', 'open', host, '--module', 'trace'])).session;
   const processEvents = async (sessionId: string) => {
     const chunks = (await t.dcctl(['--json', 'sessions', 'request', sessionId, '--events', 'process', '--since', '100000d'])).stdout.trim().split('\n').filter(Boolean);
-    return chunks.flatMap((c) => (JSON.parse(c) as { events?: { events?: Array<{ process?: { commandLine?: string } }> } }).events?.events ?? []);
+    return chunks.flatMap((c) => (JSON.parse(c) as { events?: { events?: Array<{ process?: { commandLine?: string; executablePath?: string } }> } }).events?.events ?? []);
   };
 
   beforeAll(async () => {
@@ -71,7 +73,7 @@ describe('the npm start topology, as real processes', () => {
       ports: await allocatePorts('ephemeral'),
       // Offline after one missed 5 s heartbeat, alert at once: the offline scenario stays short.
       heartbeat: ['--interval', '5s', '--offline-after', '1', '--alert-after', '1'],
-      zoneConnectTimeoutMs: 5_000,
+      zoneConnectTimeoutMs: LONG,
       onUnexpectedExit: (app, code, signal) => unexpected.push(`${app} (${code ?? signal})`),
     });
     // The apps run in their own process groups: if this worker dies, they must not outlive it.
@@ -132,6 +134,25 @@ describe('the npm start topology, as real processes', () => {
     // laurel/shell-proc-trace.txt: ( /bin/echo foo | /bin/sed -e 's/foo/bar/' ) | grep …
     expect(got.map((x) => x.process?.commandLine)).toEqual(expect.arrayContaining(['/bin/echo foo', '/bin/sed -e s/foo/bar/']));
     expect((await t.dcctl(['sessions', 'close', session.sessionId])).code).toBe(0);
+  }, 240_000);
+
+  it('links the zone proxy (Connected); the zone endpoint enrols and comes online through it; a session returns its recorder data', async () => {
+    expect(t.zoneProxyConnected).toBe(true);
+    expect(await t.zoneProxyStatus()).toBe('ZONE_PROXY_STATUS_CONNECTED');
+    const e = await waitStatus(ZONE, 'ENDPOINT_STATUS_ONLINE');
+    expect(e.route).toMatchObject({ kind: 'ROUTE_KIND_ZONE_PROXY', zoneProxyName: 'zone-proxy' });
+    const replayed = t.recorderReplays[ZONE]!.result as { events: { process: number } };
+    expect(replayed.events.process).toBeGreaterThan(0);
+    const session = await openSession(ZONE);
+    expect(session.sessionStatus).toBe('SESSION_STATUS_OPEN');
+    const got = await processEvents(session.sessionId);
+    expect(got).toHaveLength(replayed.events.process);
+    // hub/auditd-postexploit-rm.log: a burst of rm executions.
+    expect(got.every((x) => x.process?.executablePath === '/bin/rm')).toBe(true);
+    expect((await t.dcctl(['sessions', 'close', session.sessionId])).code).toBe(0);
+    const tc = await t.dcctl(['test-connection', ZONE]);
+    expect(tc.code, tc.stderr).toBe(0);
+    expect(tc.stdout).toContain('zone proxy zone-proxy');
   }, 240_000);
 
   it('refuses a read-only user every write with PERMISSION_DENIED (exit 4, the permission named) and changes nothing', async () => {
@@ -239,6 +260,7 @@ describe('the npm start topology, as real processes', () => {
     secrets.set('token created after the settings restart', fresh);
     await waitFor(async () => (await t.dcctl(['endpoints', 'list'], { token: fresh })).code === 0, { timeoutMs: LONG, intervalMs: 500, what: 'the module server to accept a new token' });
     await waitReachable(DIRECT);
+    await waitReachable(ZONE);
   }, 240_000);
 
   it('survives SIGKILL of the broker: events committed before are kept, the endpoint reconnects, sessions work again', async () => {
@@ -258,6 +280,28 @@ describe('the npm start topology, as real processes', () => {
     const session = await openSession(DIRECT);
     expect(await processEvents(session.sessionId)).not.toHaveLength(0);
     expect((await t.dcctl(['sessions', 'close', session.sessionId])).code).toBe(0);
+    // The zone proxy is linked again (no new provisioning) and its endpoint is back through it.
+    await t.waitZoneProxyConnected(LONG);
+    await waitReachable(ZONE);
+  }, 240_000);
+
+  it('survives SIGKILL of the zone proxy: restarted on its data, linked again without re-provisioning, the zone endpoint back', async () => {
+    const { clientId } = (await endpoint(ZONE))!;
+    const before = await t.dcctlJson<{ zoneProxies: Array<{ zoneProxyId: string; payloadCertificateFingerprintSha256: string }> }>(['zone-proxies', 'list']);
+    await t.kill('zone-proxy');
+    await waitFor(async () => (await t.zoneProxyStatus()) !== 'ZONE_PROXY_STATUS_CONNECTED', { timeoutMs: LONG, intervalMs: 500, what: 'the module server to see the link down' });
+    await t.restart('zone-proxy');
+    await t.waitZoneProxyConnected(LONG);
+    const after = await t.dcctlJson<{ zoneProxies: Array<{ zoneProxyId: string; payloadCertificateFingerprintSha256: string }> }>(['zone-proxies', 'list']);
+    expect(after.zoneProxies.map((z) => [z.zoneProxyId, z.payloadCertificateFingerprintSha256])).toEqual(before.zoneProxies.map((z) => [z.zoneProxyId, z.payloadCertificateFingerprintSha256]));
+    await waitReachable(ZONE);
+    const back = await waitStatus(ZONE, 'ENDPOINT_STATUS_ONLINE');
+    expect(back.clientId).toBe(clientId);
+    expect(back.route?.kind).toBe('ROUTE_KIND_ZONE_PROXY');
+    const session = await openSession(ZONE);
+    expect(await processEvents(session.sessionId)).not.toHaveLength(0);
+    expect((await t.dcctl(['sessions', 'close', session.sessionId])).code).toBe(0);
+    await waitReachable(DIRECT);
   }, 240_000);
 
   it('builds a support package with the service state and logs, holding none of the secrets this run created', async () => {
@@ -270,6 +314,7 @@ describe('the npm start topology, as real processes', () => {
     expect(names).toEqual(expect.arrayContaining(['info.json', 'settings.json', 'endpoints.json', 'sessions.json', 'events.json', 'alerts.json', 'certificates.json', 'zone-proxies.json']));
     const text = (name: string) => entries.find((e) => e.name === name)!.data.toString('utf8');
     expect(text('endpoints.json')).toContain(DIRECT);
+    expect(text('endpoints.json')).toContain(ZONE);
     expect(text('events.json')).toContain('ENDPOINT_OFFLINE');
 
     // Every private key on disk in this topology, by a distinctive line of its PEM body.
@@ -311,7 +356,7 @@ describe('npm start (tools/dev/start.mjs)', () => {
   function startAndInterrupt(whileRunning?: (out: string) => Promise<void>): Promise<{ code: number | null; signal: string | null; out: string }> {
     const child = spawn(process.execPath, [join(workspaceRoot, 'tools', 'dev', 'start.mjs'), '--ephemeral-ports'], {
       cwd: workspaceRoot,
-      env: { ...process.env, DC_DATA_ROOT: tmp.dir, DC_START_ZONE_WAIT_SECONDS: '2' },
+      env: { ...process.env, DC_DATA_ROOT: tmp.dir, DC_START_ZONE_WAIT_SECONDS: '90' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -347,11 +392,15 @@ describe('npm start (tools/dev/start.mjs)', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('logged in as admin');
       await waitFor(async () => (await dcctl(['test-connection', 'recorder-direct'])).code === 0, { timeoutMs: 90_000, intervalMs: 1000, what: 'recorder-direct to answer' });
-      expect((await dcctl(['endpoints', 'list'])).stdout).toMatch(/^recorder-direct +\S+ +online /m);
+      await waitFor(async () => (await dcctl(['test-connection', 'recorder-zone'])).code === 0, { timeoutMs: 90_000, intervalMs: 1000, what: 'recorder-zone to answer' });
+      const listed = (await dcctl(['endpoints', 'list'])).stdout;
+      expect(listed).toMatch(/^recorder-direct +\S+ +online /m);
+      expect(listed).toMatch(/^recorder-zone +\S+ +online /m);
     });
     expect(first.code, first.out).toBe(0);
     expect(first.out).toMatch(/connection settings \(FQDN 127\.0\.0\.1\) +done/);
     expect(first.out).toMatch(/zone proxy added +done/);
+    expect(first.out).toMatch(/zone proxy link +Connected/);
     for (const name of [...SERVERS, ...RECORDERS]) {
       expect(first.out).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
       expect(first.out).toMatch(new RegExp(`^  ${name} stopped \\(0\\)$`, 'm'));
@@ -369,6 +418,7 @@ describe('npm start (tools/dev/start.mjs)', () => {
     expect(second.out).toMatch(/zone proxy installed +already done/);
     expect(second.out).toMatch(/connection settings \(FQDN 127\.0\.0\.1\) +already done/);
     expect(second.out).toMatch(/zone proxy added +already done/);
+    expect(second.out).toMatch(/zone proxy link +Connected/);
     // The same root CA and administrator: the data was reused, not re-created.
     expect(readFileSync(join(tmp.dir, 'cert-authority', 'trust-bundle.pem'), 'utf8')).toBe(caDbFirst);
     expect(readFileSync(join(tmp.dir, 'settings', 'admin.token'), 'utf8').trim()).toBe(adminToken);

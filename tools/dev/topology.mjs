@@ -59,12 +59,29 @@ export function freePort() {
   });
 }
 
-/** Free ports for every listener (distinct), or the documented defaults. */
+/** Whether 127.0.0.1:port is free to listen on now. */
+function portFree(port) {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+  });
+}
+
+/**
+ * Free ports for every listener (distinct), or the documented defaults. The zone proxy's
+ * provisioning port stays 17488 even then: the module server always dials the Module Server
+ * Target Hostname on 17488 (SPEC 1.2; a zone proxy record has no provisioning port).
+ */
 export async function allocatePorts(mode) {
   if (mode === 'default') return { ...DEFAULT_PORTS };
-  const out = {};
-  const taken = new Set();
+  const out = { zoneProvisioning: DEFAULT_PORTS.zoneProvisioning };
+  if (!(await portFree(out.zoneProvisioning))) {
+    throw new Error(`port ${out.zoneProvisioning} (zone proxy provisioning, which the module server always dials) is in use on 127.0.0.1: stop what holds it (another npm start?)`);
+  }
+  const taken = new Set([out.zoneProvisioning]);
   for (const key of Object.keys(DEFAULT_PORTS)) {
+    if (key in out) continue;
     let p;
     do p = await freePort();
     while (taken.has(p));
@@ -347,8 +364,8 @@ export class Topology {
   /** Starts everything in order and runs the first-run bootstrap (each step skipped when already done). */
   async start() {
     for (const d of [this.dataRoot, this.logDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
-    for (const name of [...SERVERS, ...RECORDERS]) if (!existsSync(join(workspaceRoot, ...PROJECT[name].split('/'), 'dist', 'main.cjs'))) {
-      throw new Error(`${PROJECT[name]} is not built (dist/main.cjs missing): run "npm ci" or "npm run build" first`);
+    for (const project of new Set([...Object.values(PROJECT), 'tools/dcctl'])) {
+      if (!existsSync(entry(project))) throw new Error(`${project} is not built (dist/main.cjs missing): run "npm ci" or "npm run build" first`);
     }
     for (const name of ['cert-authority', 'settings']) {
       mkdirSync(this.dir(name), { recursive: true, mode: 0o700 });
