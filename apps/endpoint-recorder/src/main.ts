@@ -13,6 +13,7 @@ import {
   stopCommand,
   uninstallAuditCommand,
 } from './cli/commands';
+import { connectCommand, doctorCommand, PackageError } from './cli/connect';
 import { ConfigError } from './config/load-config';
 
 /** The tools directory (SPEC 2.3): where recorder.json lives; the operator runs the recorder from it. */
@@ -74,6 +75,30 @@ function program(): Command {
       process.exitCode = await runCommand({ ...common(), config: dir });
     });
 
+  p.command('connect')
+    .description('connect this endpoint to Direct Connect with its package (configuration.json): enrol, control channel, answer sessions')
+    .option('--config <dir>', 'tools directory holding recorder.json, configuration.json and identity/')
+    .option('--configuration <file>', "the package's configuration.json (default: <config>/configuration.json)")
+    .option('--server-name <name>', "name in the module server's certificate, when it differs from the package's FQDN")
+    .option('--host-name <name>', 'host name to report (default: this machine’s)')
+    .action(async (o: { config?: string; configuration?: string; serverName?: string; hostName?: string }) => {
+      const c = common();
+      const code = await connectCommand({ ...c, config: o.config ?? c.config, configuration: o.configuration, serverName: o.serverName, hostName: o.hostName });
+      // Stopped cleanly (channel and sessions closed, db closed): gRPC's idle handles must not keep the process up.
+      process.exit(code);
+    });
+
+  p.command('doctor')
+    .description('check the way to the module server step by step, on every route of the package (SPEC 3.5)')
+    .option('--config <dir>', 'tools directory holding recorder.json, configuration.json and identity/')
+    .option('--configuration <file>', "the package's configuration.json (default: <config>/configuration.json)")
+    .option('--server-name <name>', "name in the module server's certificate, when it differs from the package's FQDN")
+    .option('--json', 'print JSON')
+    .action(async (o: { config?: string; configuration?: string; serverName?: string; json?: boolean }) => {
+      const c = common();
+      process.exitCode = await doctorCommand({ ...c, config: o.config ?? c.config, json: o.json ?? c.json, configuration: o.configuration, serverName: o.serverName });
+    });
+
   p.command('install-audit')
     .description('set up the audit plumbing (SPEC 2.3): plugin config, q_depth 32768, raw logging, rules before -e 2')
     .option('--config <dir>', 'directory holding recorder.json')
@@ -101,7 +126,7 @@ function program(): Command {
 /** Errors an operator can act on are printed as one clear message; anything else is a bug. */
 function report(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-  if (err instanceof ConfigError || err instanceof FilterValidationError || err instanceof AuditPlumbingError || err instanceof MonitorDbError) {
+  if (err instanceof ConfigError || err instanceof PackageError || err instanceof FilterValidationError || err instanceof AuditPlumbingError || err instanceof MonitorDbError) {
     process.stderr.write(`recorder: ${err.message}\n`);
     return 1;
   }

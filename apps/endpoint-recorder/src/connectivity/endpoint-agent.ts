@@ -7,6 +7,7 @@ import { Backoff, type BackoffOptions, goawayDelay } from './backoff';
 import { classifyConnectError } from './connect-failure';
 import { certificateNotAfter, type EndpointIdentity, type IdentityStore, newKeyAndCsr } from './identity-store';
 import { answerRequest, type ResponsePayload, type SessionRequestHandlers } from './session-requests';
+import { type Route, RouteSelector } from './routes';
 
 /** SPEC 1.4.4: what this endpoint accepts while its action lock is on. */
 export type ActionLockMode = 'BLOCK_ALL' | 'ALLOW_NEW_CONNECTIONS' | 'ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION';
@@ -35,6 +36,13 @@ export interface EndpointAgentOptions {
   readonly brokerAddress: string;
   /** The name the broker's certificate must carry, when dialling by IP. */
   readonly serverName?: string;
+  /**
+   * Every route of the package, tried in order with fallback (issue #7 §5); when given,
+   * brokerAddress/serverName are not used.
+   */
+  readonly routes?: readonly Route[];
+  /** On a fallback route, try the preferred one again after this long. Default 5 minutes. */
+  readonly returnToPreferredMs?: number;
   readonly identity: IdentityStore;
   /** Trust bundle from the package, used until enrolment returns the CA's own. */
   readonly caPem: string;
@@ -72,11 +80,21 @@ export class EndpointAgent {
   private control?: ClientDuplexStream<gateway.ControlChannelRequest, gateway.ControlChannelResponse>;
   private readonly sessions = new Map<string, ClientDuplexStream<gateway.SessionStreamRequest, gateway.SessionStreamResponse>>();
   private loop?: Promise<void>;
+  private readonly routes: RouteSelector;
 
   constructor(private readonly opts: EndpointAgentOptions) {
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
     this.backoff = new Backoff({ random: this.random, ...opts.backoff });
+    this.routes = new RouteSelector(opts.routes ?? [{ name: 'direct', address: opts.brokerAddress, serverName: opts.serverName }], {
+      returnAfterMs: opts.returnToPreferredMs,
+      now: this.now,
+    });
+  }
+
+  /** The route in use (or to be tried next). */
+  get route(): Route {
+    return this.routes.current();
   }
 
   start(): void {
@@ -104,7 +122,7 @@ export class EndpointAgent {
     this.state = 'enrolling';
     const facts = this.opts.facts();
     const pending = newKeyAndCsr();
-    const client = new gateway.EndpointGatewayServiceClient(this.opts.brokerAddress, credentials.createSsl(Buffer.from(this.opts.caPem)), this.channelOptions());
+    const client = new gateway.EndpointGatewayServiceClient(this.route.address, credentials.createSsl(Buffer.from(this.opts.caPem)), this.channelOptions());
     try {
       const res = await new Promise<gateway.EnrolResponse>((resolve, reject) =>
         client.enrol({ csrPem: pending.csrPem, enrolmentToken: this.opts.enrolmentToken!, hostName: facts.hostName, os: facts.os }, (err, r) => (err ? reject(err) : resolve(r))),
@@ -122,7 +140,8 @@ export class EndpointAgent {
   }
 
   private channelOptions() {
-    return this.opts.serverName ? { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': this.opts.serverName, 'grpc.default_authority': this.opts.serverName } : CHANNEL_OPTIONS;
+    const serverName = this.route.serverName;
+    return serverName ? { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : CHANNEL_OPTIONS;
   }
 
   private async run(): Promise<void> {
@@ -132,11 +151,16 @@ export class EndpointAgent {
         if (!this.opts.identity.exists()) await this.enrol();
         const goaway = await this.channel();
         if (this.stopped) break;
+        // A channel that ended (goaway, or leaving a fallback) starts again from the preferred route.
+        this.routes.reset();
         delay = goaway?.reconnectAfter ? goawayDelay(goaway.reconnectAfter.seconds * 1000 + goaway.reconnectAfter.nanos / 1e6, this.random) : this.backoff.next();
         this.opts.log.info({ delayMs: delay, goaway: goaway ? gateway.goawayReasonToJSON(goaway.reason) : undefined }, 'control channel ended; reconnecting');
       } catch (err) {
         if (this.stopped) break;
         this.remember(err as ServiceError);
+        const from = this.route.name;
+        this.routes.failed();
+        if (this.route.name !== from) this.opts.log.info({ from, to: this.route.name }, 'route down; trying the next route');
         delay = this.backoff.next();
         this.opts.log.warn({ err: (err as Error).message, delayMs: delay, attempts: this.backoff.attempts }, 'cannot reach the broker; retrying');
       }
@@ -158,7 +182,7 @@ export class EndpointAgent {
       this.connectFailures[this.connectFailures.length - 1] = { ...prev, attempts: prev.attempts + 1, time: new Date(this.now()), detail: c.detail };
       return;
     }
-    this.connectFailures.push({ step: c.step, target: this.opts.brokerAddress, time: new Date(this.now()), tlsCause: c.tlsCause, detail: c.detail, attempts: 1 });
+    this.connectFailures.push({ step: c.step, target: this.route.address, time: new Date(this.now()), tlsCause: c.tlsCause, detail: c.detail, attempts: 1 });
     if (this.connectFailures.length > MAX_REMEMBERED_FAILURES) this.connectFailures.shift();
   }
 
@@ -168,7 +192,7 @@ export class EndpointAgent {
     this.state = 'connecting';
     this.client?.close();
     this.client = new gateway.EndpointGatewayServiceClient(
-      this.opts.brokerAddress,
+      this.route.address,
       credentials.createSsl(Buffer.from(identity.caPem || this.opts.caPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem)),
       this.channelOptions(),
     );
@@ -197,6 +221,8 @@ export class EndpointAgent {
             this.stats.connects++;
             this.backoff.reset();
             this.connectFailures.length = 0;
+            this.routes.connected();
+            this.opts.log.info({ route: this.route.name, address: this.route.address }, 'control channel up');
             const iv = msg.value.heartbeatPolicy?.interval;
             const everyMs = iv ? iv.seconds * 1000 + iv.nanos / 1e6 : this.opts.defaultHeartbeatMs ?? 30_000;
             lastAck = performance.now();
@@ -204,6 +230,12 @@ export class EndpointAgent {
               // A broker that stopped answering for three intervals is dead to us: reconnect.
               if (performance.now() - lastAck > 3 * everyMs) {
                 this.opts.log.warn({ silentMs: Math.round(performance.now() - lastAck) }, 'broker stopped acknowledging heartbeats');
+                call.cancel();
+                return;
+              }
+              if (this.routes.shouldReturn()) {
+                // End this channel; run() starts again from the preferred route, falling back if it is still down.
+                this.opts.log.info({ route: this.route.name }, 'trying the preferred route again');
                 call.cancel();
                 return;
               }

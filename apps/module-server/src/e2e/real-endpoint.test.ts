@@ -1,6 +1,6 @@
-// Cross-process: a real endpoint agent process (apps/endpoint-recorder connectivity) enrols,
-// connects over mutual TLS and answers a session's event query from a monitor.db that the real
-// recorder filled by replaying an audit corpus.
+// Cross-process: the real endpoint recorder (`recorder connect`, with an endpoint package's
+// configuration.json) enrols, connects over mutual TLS and answers a session's event query from
+// the monitor.db it filled by replaying an audit corpus; `recorder doctor` checks the way there.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +11,13 @@ import { type Harness, startHarness, TOKENS, unary } from '../testing/broker-har
 
 const CORPUS = join(sharedRoot, 'corpora', 'LLM-log-parsing', 'russelmitchell_intranet_server_audit.log');
 const RECORDER = join(workspaceRoot, 'apps', 'endpoint-recorder', 'dist', 'main.cjs');
-const AGENT = join(workspaceRoot, 'apps', 'endpoint-recorder', 'src', 'connectivity', 'run-agent.ts');
-const TSX = join(workspaceRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+/** The endpoint package's configuration.json, as settings' content build writes it. */
+function writePackage(file: string, gateway: string, trustBundlePem: string, enrolmentToken = ''): void {
+  const [host, port] = [gateway.slice(0, gateway.lastIndexOf(':')), Number(gateway.slice(gateway.lastIndexOf(':') + 1))];
+  const configuration = common.EndpointConfiguration.fromPartial({ revision: 1, brokerHost: host, brokerPort: port, trustBundlePem, enrolmentToken });
+  writeFileSync(file, JSON.stringify(common.EndpointConfiguration.toJSON(configuration)), { mode: 0o600 });
+}
 
 describe('a session to a real endpoint agent process', () => {
   let h: Harness;
@@ -22,11 +27,10 @@ describe('a session to a real endpoint agent process', () => {
     if (!existsSync(RECORDER)) execFileSync(process.execPath, [join(workspaceRoot, 'tools', 'build', 'build.mjs'), 'apps/endpoint-recorder'], { cwd: workspaceRoot });
     execFileSync(process.execPath, [RECORDER, 'replay', CORPUS, '--config', tmp.dir, '--json'], { cwd: tmp.dir });
     h = await startHarness();
-    writeFileSync(join(tmp.dir, 'ca.pem'), h.ca.rootPem);
-    writeFileSync(join(tmp.dir, 'token'), h.ca.createEnrolmentToken(), { mode: 0o600 });
+    writePackage(join(tmp.dir, 'configuration.json'), h.gatewayAddress(), h.ca.rootPem, h.ca.createEnrolmentToken());
     agent = await spawnService({
-      entry: TSX,
-      args: [AGENT, '--broker', h.gatewayAddress(), '--ca-file', join(tmp.dir, 'ca.pem'), '--token-file', join(tmp.dir, 'token'), '--identity-dir', join(tmp.dir, 'identity'), '--monitor-db', join(tmp.dir, 'monitor.db'), '--host-name', 'intranet-server'],
+      entry: RECORDER,
+      args: ['connect', '--config', tmp.dir, '--host-name', 'intranet-server'],
       startTimeoutMs: 30_000,
     });
   }, 90_000);
@@ -66,17 +70,18 @@ describe('a session to a real endpoint agent process', () => {
     expect(bad.details).toMatch(/^query_events.filter: must be a JSON object/);
   });
 
+  type Steps = Array<{ name: string; outcome: string; detail: string }>;
   const doctor = (extra: string[] = []) =>
-    new Promise<{ code: number; steps: Array<{ name: string; outcome: string; detail: string }> }>((resolve) => {
-      execFile(process.execPath, [TSX, AGENT, '--doctor', '--broker', h.gatewayAddress(), '--ca-file', join(tmp.dir, 'ca.pem'), '--identity-dir', join(tmp.dir, 'identity'), ...extra], { cwd: workspaceRoot }, (err, stdout) => {
-        resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, steps: (JSON.parse(stdout) as { steps: never[] }).steps });
+    new Promise<{ code: number; steps: Steps }>((resolve) => {
+      execFile(process.execPath, [RECORDER, 'doctor', '--json', '--config', tmp.dir, ...extra], { cwd: workspaceRoot }, (err, stdout) => {
+        resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, steps: (JSON.parse(stdout) as { routes: Array<{ steps: Steps }> }).routes[0]!.steps });
       });
     });
 
   it('doctor passes every step against a healthy broker, then names the broker refusing a revoked certificate', async () => {
     const ok = await doctor();
     expect(ok.steps.map((s) => [s.name, s.outcome])).toEqual([
-      ['agent running', 'skipped'], ['FQDN resolves', 'skipped'], ['TCP reachable', 'passed'], ['certificate valid', 'passed'],
+      ['agent running', 'passed'], ['FQDN resolves', 'skipped'], ['TCP reachable', 'passed'], ['certificate valid', 'passed'],
       ['TLS handshake', 'passed'], ['broker accepts our certificate', 'passed'], ['clock skew', 'passed'],
     ]);
     expect(ok.code).toBe(0);
@@ -90,9 +95,9 @@ describe('a session to a real endpoint agent process', () => {
   });
 
   it('doctor names an unreachable port', async () => {
-    const r = await new Promise<{ steps: Array<{ name: string; outcome: string; detail: string }> }>((resolve) => {
-      execFile(process.execPath, [TSX, AGENT, '--doctor', '--broker', '127.0.0.1:1', '--ca-file', join(tmp.dir, 'ca.pem'), '--identity-dir', join(tmp.dir, 'identity')], { cwd: workspaceRoot }, (_err, stdout) => resolve(JSON.parse(stdout) as never));
-    });
+    writePackage(join(tmp.dir, 'unreachable.json'), '127.0.0.1:1', h.ca.rootPem);
+    const r = await doctor(['--configuration', join(tmp.dir, 'unreachable.json')]);
+    expect(r.code).toBe(1);
     expect(r.steps.at(-1)).toMatchObject({ name: 'TCP reachable', outcome: 'failed', detail: expect.stringMatching(/ECONNREFUSED/) });
   });
 });
