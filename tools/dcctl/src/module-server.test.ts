@@ -3,10 +3,10 @@
 // the exit codes for a refused token (4), a missing permission (4) and a refused request (1).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { caV1 } from '@dc/proto';
+import { caV1, commonV1 } from '@dc/proto';
 import { distEntry, makeTempDir, spawnService, type SpawnedService, waitFor, workspaceRoot } from '@dc/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dcctl } from './testing/run-dcctl';
@@ -132,15 +132,16 @@ describe('dcctl against a real module server', () => {
         ),
       );
       client.close();
-      const tokenFile = join(tmp.dir, 'enrolment.token');
-      writeFileSync(tokenFile, secret, { mode: 0o600 });
+      // The endpoint's tools directory holds its package's configuration.json (as settings builds it).
+      const toolsDir = join(tmp.dir, 'agent');
+      mkdirSync(toolsDir, { recursive: true });
+      const configuration = commonV1.EndpointConfiguration.fromPartial({
+        revision: 1, brokerHost: '127.0.0.1', brokerPort: ms.ports.gateway, trustBundlePem: trust.toString(), enrolmentToken: secret,
+      });
+      writeFileSync(join(toolsDir, 'configuration.json'), JSON.stringify(commonV1.EndpointConfiguration.toJSON(configuration)), { mode: 0o600 });
       agent = await spawnService({
-        entry: join(workspaceRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
-        args: [
-          join(workspaceRoot, 'apps', 'endpoint-recorder', 'src', 'connectivity', 'run-agent.ts'),
-          ...['--broker', `127.0.0.1:${ms.ports.gateway}`, '--ca-file', join(caDir, 'trust-bundle.pem'), '--token-file', tokenFile],
-          ...['--identity-dir', join(tmp.dir, 'agent'), '--monitor-db', join(tmp.dir, 'agent-monitor.db'), '--host-name', 'web-01'],
-        ],
+        entry: join(workspaceRoot, 'apps', 'endpoint-recorder', 'dist', 'main.cjs'),
+        args: ['connect', '--config', toolsDir, '--host-name', 'web-01'],
         startTimeoutMs: 40_000,
       });
       await waitFor(async () => (await run(['--json', 'endpoints', 'list', '--status', 'online'])).json<{ totalSize?: number }>().totalSize === 1, { timeoutMs: 30_000, what: 'web-01 online' });
@@ -211,16 +212,14 @@ describe('dcctl against a real module server', () => {
       expect(await exited).toBe(0);
     });
 
-    it('stops and starts the recorder through a session, or says clearly that the endpoint cannot yet', async () => {
-      for (const command of ['stop', 'start']) {
-        const r = await run(['recorder', command, 'web-01', '--reason', 'dcctl test']);
-        if (r.code === 0) expect(r.stdout).toMatch(/^recorder: +\S+/m);
-        else {
-          expect(r.code).toBe(1);
-          expect(r.stderr).toContain(`dc.moduleserver.v1.SessionService/${command === 'stop' ? 'Stop' : 'Start'}Recorder is not implemented (UNIMPLEMENTED from module server API`);
-          expect(r.stderr).toContain('hint: the endpoint (or this module server build) does not offer this operation yet');
-        }
-      }
+    it('stops and starts the recorder through a session (SPEC 2.4 Disable / Enable Recorder)', async () => {
+      const stopped = await run(['--json', 'recorder', 'stop', 'web-01', '--reason', 'dcctl test']);
+      expect(stopped.code, stopped.stderr).toBe(0);
+      expect(JSON.stringify(stopped.json())).toContain('RECORDER_STATE_STOPPED');
+      expect(JSON.stringify(stopped.json())).toContain('dcctl test');
+      const started = await run(['--json', 'recorder', 'start', 'web-01']);
+      expect(started.code, started.stderr).toBe(0);
+      expect(JSON.stringify(started.json())).toContain('RECORDER_STATE_RUNNING');
       expect((await run(['--json', 'sessions', 'list'])).json()).toEqual({ sessions: [] });
     });
 
