@@ -535,13 +535,14 @@ export class Topology {
   /** Stops every process, recorders first, the CA last (SIGTERM, SIGKILL after the grace time). */
   async stop() {
     this.stopping = true;
-    const order = [...RECORDERS, ...SERVERS.slice().reverse()];
     const codes = {};
-    for (const name of order) {
+    const stopOne = async (name) => {
       const a = this.apps.get(name);
       if (a?.running) codes[name] = await a.stop('SIGTERM');
-    }
-    return codes;
+    };
+    await Promise.all(RECORDERS.map(stopOne)); // the endpoints together, then the servers in reverse start order
+    for (const name of SERVERS.slice().reverse()) await stopOne(name);
+    return Object.fromEntries([...RECORDERS, ...SERVERS.slice().reverse()].filter((n) => n in codes).map((n) => [n, codes[n]]));
   }
 
   /** Lines for the operator: every listener and where the data is. */
