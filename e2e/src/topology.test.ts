@@ -81,7 +81,9 @@ describe('the npm start topology, as real processes', () => {
     await t.start();
     secrets.set('administrator token', t.adminToken());
     secrets.set('service account token', readFileSync(join(t.dir('settings'), 'service-account.token'), 'utf8').trim());
-    secrets.set('enrolment token', readFileSync(join(t.dir(DIRECT), 'package', 'enrolment.token'), 'utf8').trim());
+    // The package the recorders were installed with carries the enrolment token (a secret).
+    const configuration = JSON.parse(readFileSync(join(t.dir(DIRECT), 'configuration.json'), 'utf8')) as { enrolmentToken: string };
+    secrets.set('enrolment token', configuration.enrolmentToken);
   }, 240_000);
 
   afterAll(async () => {
@@ -122,7 +124,7 @@ describe('the npm start topology, as real processes', () => {
     expect(JSON.stringify(who)).toContain('admin');
   });
 
-  it('enrols the direct endpoint with its package token; it is online; a session returns the data its recorder replayed', async () => {
+  it('enrols the direct endpoint (recorder connect with its package); it is online; a session returns the data its recorder replayed', async () => {
     const e = await waitStatus(DIRECT, 'ENDPOINT_STATUS_ONLINE');
     expect(e.clientId).toMatch(/^[0-9a-f-]{36}$/);
     const replayed = t.recorderReplays[DIRECT]!.result as { events: { process: number } };

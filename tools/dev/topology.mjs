@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { inflateRawSync } from 'node:zlib';
 
 export const workspaceRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -92,8 +93,6 @@ export async function allocatePorts(mode) {
 }
 
 const entry = (project) => join(workspaceRoot, project, 'dist', 'main.cjs');
-/** The standalone endpoint agent (enrol, control channel, sessions from monitor.db) until the recorder CLI wires it in. */
-const AGENT_SOURCE = join(workspaceRoot, 'apps', 'endpoint-recorder', 'src', 'connectivity', 'run-agent.ts');
 
 function writeSecret(path, text) {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -243,6 +242,8 @@ export class Topology {
     /** Bootstrap steps done in this run (for the summary and tests): name -> 'done' | 'already done'. */
     this.bootstrap = {};
     this.recorderReplays = {};
+    /** The endpoint configuration each recorder was given (as installed). */
+    this.packages = {};
   }
 
   dir(app) {
@@ -379,7 +380,7 @@ export class Topology {
     if (this.withRecorders) {
       for (const name of RECORDERS) {
         await this.replaySample(name);
-        await this.enrolmentMaterial(name);
+        await this.installPackage(name);
         await this.startApp(name);
       }
     }
@@ -421,23 +422,12 @@ export class Topology {
     return JSON.parse(r.stdout);
   }
 
-  /** First-run configuration through dcctl: the FQDN (a content build), the zone proxy record, Connected. */
+  /**
+   * First-run configuration through dcctl: the heartbeat policy (when asked), the zone proxy
+   * record, then the FQDN — so the content build that saving it starts already carries the zone
+   * route — and waits for the build, and for the module server to link the zone proxy.
+   */
   async configure() {
-    const conn = await this.dcctlJson(['connection', 'show']);
-    const fqdn = conn.settings?.fqdn ?? conn.fqdn ?? '';
-    if (!fqdn) {
-      await this.dcctlJson(['connection', 'set', '--fqdn', BROKER_FQDN]);
-      this.bootstrap['connection settings (FQDN 127.0.0.1)'] = 'done';
-    } else this.bootstrap['connection settings (FQDN 127.0.0.1)'] = 'already done';
-    await pollUntil(
-      async () => {
-        const b = (await this.dcctlJson(['connection', 'show'])).latestBuild;
-        if (b?.state === 'CONTENT_BUILD_STATE_FAILED') throw new Error(`content build failed: ${b.error}`);
-        return b?.state === 'CONTENT_BUILD_STATE_SUCCEEDED' ? b : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 300, what: 'the content build to succeed' },
-    );
-
     if (this.heartbeatArgs.length > 0) await this.dcctlJson(['heartbeat', 'set', ...this.heartbeatArgs]);
 
     const list = await this.dcctlJson(['zone-proxies', 'list']);
@@ -456,8 +446,24 @@ export class Topology {
       ]);
       this.bootstrap['zone proxy added'] = 'done';
     } else this.bootstrap['zone proxy added'] = 'already done';
+
+    const conn = await this.dcctlJson(['connection', 'show']);
+    const fqdn = conn.settings?.fqdn ?? conn.fqdn ?? '';
+    if (!fqdn) {
+      await this.dcctlJson(['connection', 'set', '--fqdn', BROKER_FQDN]);
+      this.bootstrap['connection settings (FQDN 127.0.0.1)'] = 'done';
+    } else this.bootstrap['connection settings (FQDN 127.0.0.1)'] = 'already done';
+    await pollUntil(
+      async () => {
+        const b = (await this.dcctlJson(['connection', 'show'])).latestBuild;
+        if (b?.state === 'CONTENT_BUILD_STATE_FAILED') throw new Error(`content build failed: ${b.error}`);
+        return b?.state === 'CONTENT_BUILD_STATE_SUCCEEDED' ? b : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300, what: 'the content build to succeed' },
+    );
+
     // The module server provisions and links the proxy on its own; the zone recorder keeps
-    // redialling until then, so a slow (or not yet possible) link does not stop the start.
+    // redialling until then, so a slow link does not stop the start.
     try {
       await this.waitZoneProxyConnected(this.zoneConnectTimeoutMs);
       this.zoneProxyConnected = true;
@@ -493,23 +499,36 @@ export class Topology {
     this.recorderReplays[name] = { ...summary, now: 'replayed' };
   }
 
-  /** The Linux endpoint package's enrolment token and trust bundle (settings GetEndpointPackage), once. */
-  async enrolmentMaterial(name) {
-    const dir = join(this.dir(name), 'package');
-    const tokenFile = join(dir, 'enrolment.token');
-    if (existsSync(tokenFile) || existsSync(join(this.dir(name), 'identity'))) return;
+  /**
+   * Installs the Linux endpoint package (settings GetEndpointPackage, the latest build) into the
+   * recorder's tools directory as configuration.json (mode 0600: it holds the enrolment token),
+   * at every start so it follows the latest content build. Two local adjustments stand for what
+   * the network would do: with free ports the broker port is the gateway's real one (packages
+   * always say 17475), and recorder-zone, the endpoint "behind the zone proxy", cannot use the
+   * direct route (directRouteDisabled), so it connects through the package's zone route.
+   */
+  async installPackage(name) {
+    const dir = this.dir(name);
     const pkg = await getEndpointPackage(this);
-    const cfg = pkg.configuration;
-    if (!cfg?.enrolmentToken) throw new Error('the Linux endpoint package carries no enrolment token');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, 'trust-bundle.pem'), cfg.trustBundlePem);
-    writeSecret(tokenFile, `${cfg.enrolmentToken}\n`);
-    writeSecret(join(dir, 'package.zip'), pkg.content);
+    const files = readZip(Buffer.from(pkg.content));
+    const file = files.find((f) => f.name === 'configuration.json');
+    if (!file) throw new Error(`the Linux endpoint package holds no configuration.json (files: ${files.map((f) => f.name).join(', ')})`);
+    const configuration = JSON.parse(file.data.toString('utf8'));
+    if (this.ports.gateway !== DEFAULT_PORTS.gateway) configuration.brokerPort = this.ports.gateway;
+    if (name === 'recorder-zone') {
+      if (!(configuration.zoneRoutes ?? []).length) throw new Error('the Linux endpoint package lists no zone route (is the zone proxy record in the latest content build?)');
+      configuration.directRouteDisabled = true;
+    }
+    writeSecret(join(dir, 'configuration.json'), `${JSON.stringify(configuration, null, 2)}\n`);
+    this.packages[name] = configuration;
   }
 
   /** The address each recorder dials: the broker's gateway, or the zone proxy's endpoint inbound. */
   recorderRoute(name) {
-    return name === 'recorder-zone' ? this.address('zoneEndpointInbound') : this.address('gateway');
+    const c = this.packages[name];
+    const zone = c?.zoneRoutes?.[0];
+    if (name === 'recorder-zone') return zone ? `${zone.host}:${zone.port}` : this.address('zoneEndpointInbound');
+    return c ? `${c.brokerHost}:${c.brokerPort || DEFAULT_PORTS.gateway}` : this.address('gateway');
   }
 
   /** Stops one app (not reported as an unexpected exit); resolves with its exit code or signal. */
@@ -580,35 +599,45 @@ function tlsServicesFlag() {
 }
 
 /**
- * How an endpoint recorder connects to Direct Connect. The recorder's own command line does not
- * have a connect command yet, so the endpoint side runs as the standalone agent of
- * apps/endpoint-recorder/src/connectivity/run-agent.ts (enrol with the package's token, control
- * channel, heartbeats, session requests answered from the monitor.db the replay filled), under
- * tsx: `node --import tsx apps/endpoint-recorder/src/connectivity/run-agent.ts --broker … --ca-file …
- * --identity-dir <dir>/identity --token-file <dir>/package/enrolment.token --monitor-db <dir>/monitor.db`. When the recorder CLI gets its connect command, only this function changes.
+ * How an endpoint recorder connects to Direct Connect: `recorder connect` with the package's
+ * configuration.json in its tools directory (enrol once with the package's token, control
+ * channel on the package's routes, session requests answered from the monitor.db the replay
+ * filled). The gateway's certificate names localhost; the zone proxy's, its Endpoint Target
+ * Hostname (127.0.0.1, dialled as is).
  */
 export function recorderConnectCommand(topology, name) {
   const dir = topology.dir(name);
-  const pkg = join(dir, 'package');
   return {
     command: process.execPath,
-    // tsx as a loader in this very process (not the tsx CLI, which runs a child): a SIGKILL then
-    // really takes the endpoint away. cwd is the workspace root, so tsconfig paths resolve @dc/*.
-    args: [
-      '--import',
-      'tsx',
-      AGENT_SOURCE,
-      '--broker', topology.recorderRoute(name),
-      '--ca-file', topology.trustBundle,
-      '--identity-dir', join(dir, 'identity'),
-      '--token-file', join(pkg, 'enrolment.token'),
-      '--monitor-db', join(dir, 'monitor.db'),
-      '--host-name', name,
-      // The gateway's certificate names localhost; the zone proxy's names its Endpoint Target Hostname (127.0.0.1, dialled as is).
-      ...(name === 'recorder-zone' ? [] : ['--server-name', 'localhost']),
-    ],
+    args: [entry('apps/endpoint-recorder'), 'connect', '--config', dir, '--configuration', join(dir, 'configuration.json'), '--host-name', name, '--server-name', 'localhost'],
     env: {},
   };
+}
+
+/** The entries of a ZIP file (stored or deflated): the endpoint package. PKWARE APPNOTE 4.3. */
+function readZip(zip) {
+  let eocd = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
+    if (zip.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error('the endpoint package is not a ZIP file');
+  const out = [];
+  let at = zip.readUInt32LE(eocd + 16);
+  for (let n = zip.readUInt16LE(eocd + 10); n > 0; n--) {
+    const method = zip.readUInt16LE(at + 10);
+    const size = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.subarray(at + 46, at + 46 + nameLength).toString('utf8');
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const raw = zip.subarray(start, start + size);
+    out.push({ name, data: method === 8 ? inflateRawSync(raw) : raw });
+    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return out;
 }
 
 /** settings GetEndpointPackage (Linux, latest build) with the administrator's token, over TLS. */

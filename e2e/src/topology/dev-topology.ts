@@ -67,6 +67,8 @@ export interface Topology {
   readonly bootstrap: Record<string, string>;
   readonly recorderReplays: Record<string, { sample: string; now: string; result: Record<string, unknown> }>;
   zoneProxyConnected: boolean | undefined;
+  /** The endpoint configuration (package configuration.json) each recorder was installed with. */
+  readonly packages: Record<string, Record<string, unknown>>;
   dir(app: AppName): string;
   adminToken(): string;
   address(key: keyof Ports): string;
