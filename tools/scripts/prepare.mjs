@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const steps = [
+  // After `npm install` re-writes the lock: keep it valid for `npm ci` (see the script's header).
+  ['node', ['tools/scripts/lock-platform-entries.mjs']],
   ['node', ['tools/proto-gen/generate.mjs']],
   ['node', ['tools/build/build.mjs', '--all']],
 ];
