@@ -102,13 +102,20 @@ export class EndpointAgent {
   }
 
   /** Closes sessions and the control channel cleanly and stops reconnecting. */
-  async stop(): Promise<void> {
+  async stop(graceMs = 2000): Promise<void> {
     this.stopped = true;
     this.state = 'stopped';
     for (const s of this.sessions.values()) s.end();
     this.control?.end();
     this.wake?.();
+    // A clean close needs the broker to end its side too; through a zone proxy that can lag, so
+    // after the grace the calls are cancelled and the stop goes on.
+    const grace = setTimeout(() => {
+      for (const s of this.sessions.values()) s.cancel();
+      this.control?.cancel();
+    }, graceMs);
     await this.loop;
+    clearTimeout(grace);
     this.client?.close();
   }
 

@@ -32,6 +32,12 @@ describe('validateHost', () => {
     expect(validateHost('endpointTargetHostname', 'zoneserver').warnings[0]).toContain('single-label name');
     expect(() => validateHost('fqdn', 'modserver', { requireQualified: true })).toThrow('fqdn "modserver": is a single-label name');
   });
+
+  it('accepts localhost where a qualified name is required, warning that only this machine’s endpoints reach it', () => {
+    const check = validateHost('fqdn', 'LocalHost', { requireQualified: true });
+    expect(check.host).toBe('localhost');
+    expect(check.warnings[0]).toContain("reaches only endpoints on the module server's own machine");
+  });
 });
 
 describe('resolutionWarning', () => {

@@ -38,11 +38,15 @@ export function validateHost(field: string, value: string, opts: { requireQualif
   const tld = labels[labels.length - 1];
   // RFC 3696 2: a top-level label is never all-numeric, so "10.0.0.256" is a bad address, not a name.
   if (/^[0-9]+$/.test(tld)) fail('is neither a valid IP address nor a host name (the last label is all digits)');
-  if (opts.requireQualified && labels.length === 1) {
+  // "localhost" is the one single-label name allowed where a qualified one is required: a
+  // single-machine installation (npm start) has its endpoints on the module server's own host.
+  const isLocalhost = labels.length === 1 && name.toLowerCase() === 'localhost';
+  if (opts.requireQualified && labels.length === 1 && !isLocalhost) {
     fail('is a single-label name; use the fully qualified name (at least two labels) or an IP address');
   }
-  const warnings =
-    labels.length === 1
+  const warnings = isLocalhost
+    ? [`${field} "${value}" reaches only endpoints on the module server's own machine; use the fully qualified name for a fleet`]
+    : labels.length === 1
       ? [`${field} "${value}" is a single-label name, not fully qualified; every endpoint must be able to resolve it`]
       : [];
   return { host: name.toLowerCase(), kind: 'dns-name', warnings };
