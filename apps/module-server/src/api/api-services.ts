@@ -295,6 +295,14 @@ export function apiServices(deps: ApiDeps): GrpcServiceBinding[] {
     }
   }
 
+  /** An alert id as the API shows it (decimal); anything else names no alert. */
+  function alertId(raw: string): number {
+    if (!raw) throw new InvalidArgument('alert_id', 'is required');
+    const n = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n)) throw new NotFound(`alert "${raw}" does not exist`);
+    return n;
+  }
+
   const E = '/dc.moduleserver.v1.EventService/';
   const eventService: ms.EventServiceServer = {
     listEvents: rpc.unary(`${E}ListEvents`, 'SESSION_READ', (req: ms.ListEventsRequest) => {
@@ -331,8 +339,8 @@ export function apiServices(deps: ApiDeps): GrpcServiceBinding[] {
     watchAlerts: rpc.stream(`${E}WatchAlerts`, 'SESSION_READ', async function* (req: ms.WatchAlertsRequest, ctx) {
       const q = new AsyncQueue<ms.Alert>();
       const unsubscribe = events.subscribe((ev) => {
-        if (ev.kind !== 'ALERT_RAISED' && ev.kind !== 'ALERT_CLEARED') return;
-        const a = events.alerts({ clientId: ev.clientId ?? undefined, limit: 50 }).find((x) => x.id === ev.data.alertId);
+        if (ev.kind !== 'ALERT_RAISED' && ev.kind !== 'ALERT_ACKNOWLEDGED' && ev.kind !== 'ALERT_CLEARED') return;
+        const a = typeof ev.data.alertId === 'number' ? events.alert(ev.data.alertId) : undefined;
         if (a) q.push(pb.alert(a, hostOf(a.clientId)));
       });
       void ctx.cancelled.then(() => q.end());
@@ -343,13 +351,16 @@ export function apiServices(deps: ApiDeps): GrpcServiceBinding[] {
         unsubscribe();
       }
     }),
-    acknowledgeAlert: rpc.unary(`${E}AcknowledgeAlert`, 'SESSION_WRITE', () => {
-      throw new Unimplemented('acknowledging alerts is not built yet; alerts clear when the endpoint returns');
+    acknowledgeAlert: rpc.unary(`${E}AcknowledgeAlert`, 'SESSION_WRITE', (req: ms.AcknowledgeAlertRequest, ctx) => {
+      const r = events.acknowledgeAlert(alertId(req.alertId), ctx.principal.name, req.note);
+      if (!r) throw new NotFound(`alert "${req.alertId}" does not exist`);
+      if (!r.changed) throw new FailedPrecondition(`alert "${req.alertId}" is already cleared; only an active alert can be acknowledged`);
+      return { alert: pb.alert(r.alert, hostOf(r.alert.clientId)) };
     }),
     clearAlert: rpc.unary(`${E}ClearAlert`, 'SESSION_WRITE', (req: ms.ClearAlertRequest, ctx) => {
-      const a = events.alerts({ limit: 100_000 }).find((x) => String(x.id) === req.alertId);
+      const a = events.alert(alertId(req.alertId));
       if (!a) throw new NotFound(`alert "${req.alertId}" does not exist`);
-      const cleared = events.clearAlert(a.clientId, a.kind, `alert cleared by ${ctx.principal.name}${req.note ? `: ${req.note}` : ''}`) ?? a;
+      const cleared = events.clearAlert(a.clientId, a.kind, `alert cleared by ${ctx.principal.name}${req.note ? `: ${req.note}` : ''}`, { clearedBy: ctx.principal.name, note: req.note }) ?? a;
       return { alert: pb.alert(cleared, hostOf(a.clientId)) };
     }),
   };

@@ -14,6 +14,7 @@ export type BrokerEventKind =
   | 'ENDPOINT_CERTIFICATE_RENEWED'
   | 'HANDSHAKE_REFUSED'
   | 'ALERT_RAISED'
+  | 'ALERT_ACKNOWLEDGED'
   | 'ALERT_CLEARED'
   | 'SESSION_OPENED'
   | 'SESSION_CLOSED'
@@ -37,6 +38,13 @@ export interface Alert {
   readonly raisedAt: number;
   readonly clearedAt: number | null;
   readonly message: string;
+  readonly acknowledgedAt: number | null;
+  /** Principal name; '' while unacknowledged. */
+  readonly acknowledgedBy: string;
+  /** Principal name, or 'system' when the condition ended by itself; '' while open. */
+  readonly clearedBy: string;
+  /** Free text given when acknowledging or clearing. */
+  readonly note: string;
 }
 
 export type EventListener = (event: BrokerEvent) => void;
@@ -56,6 +64,10 @@ interface AlertRow {
   raised_at: number;
   cleared_at: number | null;
   message: string;
+  acknowledged_at: number | null;
+  acknowledged_by: string;
+  cleared_by: string;
+  note: string;
 }
 
 export class EventLog {
@@ -66,6 +78,8 @@ export class EventLog {
   private readonly selectOpenAlert;
   private readonly clearAlertStmt;
   private readonly selectAlerts;
+  private readonly selectAlert;
+  private readonly acknowledgeStmt;
 
   constructor(
     private readonly deps: { db: BrokerDb; clock: Clock; log: Logger },
@@ -75,7 +89,9 @@ export class EventLog {
     this.selectEvents = db.prepare('SELECT * FROM events WHERE id > ? AND (? IS NULL OR client_id = ?) ORDER BY id LIMIT ?');
     this.insertAlert = db.prepare('INSERT INTO alerts (client_id, kind, raised_at, message) VALUES (?, ?, ?, ?)');
     this.selectOpenAlert = db.prepare('SELECT * FROM alerts WHERE client_id = ? AND kind = ? AND cleared_at IS NULL');
-    this.clearAlertStmt = db.prepare('UPDATE alerts SET cleared_at = ? WHERE id = ?');
+    this.clearAlertStmt = db.prepare("UPDATE alerts SET cleared_at = ?, cleared_by = ?, note = CASE WHEN ? = '' THEN note ELSE ? END WHERE id = ?");
+    this.selectAlert = db.prepare('SELECT * FROM alerts WHERE id = ?');
+    this.acknowledgeStmt = db.prepare('UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ?, note = ? WHERE id = ? AND cleared_at IS NULL');
     this.selectAlerts = db.prepare('SELECT * FROM alerts WHERE (? = 0 OR cleared_at IS NULL) AND (? IS NULL OR client_id = ?) ORDER BY id DESC LIMIT ?');
   }
 
@@ -107,19 +123,40 @@ export class EventLog {
     if (this.selectOpenAlert.get(clientId, kind)) return undefined;
     const raisedAt = this.deps.clock.now();
     const info = this.insertAlert.run(clientId, kind, raisedAt, message);
-    const alert: Alert = { id: Number(info.lastInsertRowid), clientId, kind, raisedAt, clearedAt: null, message };
+    const alert: Alert = { id: Number(info.lastInsertRowid), clientId, kind, raisedAt, clearedAt: null, message, acknowledgedAt: null, acknowledgedBy: '', clearedBy: '', note: '' };
     this.record('ALERT_RAISED', clientId, message, { alertId: alert.id, alertKind: kind });
     return alert;
   }
 
   /** Clears the open alert of this kind, if any; returns it if one was cleared. */
-  clearAlert(clientId: string, kind: AlertKind, message: string): Alert | undefined {
+  clearAlert(clientId: string, kind: AlertKind, message: string, by: { clearedBy?: string; note?: string } = {}): Alert | undefined {
     const row = this.selectOpenAlert.get(clientId, kind) as AlertRow | undefined;
     if (!row) return undefined;
     const clearedAt = this.deps.clock.now();
-    this.clearAlertStmt.run(clearedAt, row.id);
+    const clearedBy = by.clearedBy ?? 'system';
+    const note = by.note ?? '';
+    this.clearAlertStmt.run(clearedAt, clearedBy, note, note, row.id);
     this.record('ALERT_CLEARED', clientId, message, { alertId: row.id, alertKind: kind });
-    return { ...toAlert(row), clearedAt };
+    return { ...toAlert(row), clearedAt, clearedBy, note: note || row.note };
+  }
+
+  alert(id: number): Alert | undefined {
+    const row = this.selectAlert.get(id) as AlertRow | undefined;
+    return row ? toAlert(row) : undefined;
+  }
+
+  /**
+   * Acknowledges an open alert (it stays open until its condition ends or someone clears it).
+   * Returns undefined when no alert has this id; an already cleared alert is returned unchanged.
+   */
+  acknowledgeAlert(id: number, by: string, note: string): { alert: Alert; changed: boolean } | undefined {
+    const row = this.selectAlert.get(id) as AlertRow | undefined;
+    if (!row) return undefined;
+    if (row.cleared_at !== null) return { alert: toAlert(row), changed: false };
+    const at = this.deps.clock.now();
+    this.acknowledgeStmt.run(at, by, note, id);
+    this.record('ALERT_ACKNOWLEDGED', row.client_id, `alert acknowledged by ${by}${note ? `: ${note}` : ''}`, { alertId: id, alertKind: row.kind });
+    return { alert: { ...toAlert(row), acknowledgedAt: at, acknowledgedBy: by, note }, changed: true };
   }
 
   alerts(opts: { openOnly?: boolean; clientId?: string; limit?: number } = {}): Alert[] {
@@ -145,5 +182,8 @@ export class EventLog {
 }
 
 function toAlert(r: AlertRow): Alert {
-  return { id: r.id, clientId: r.client_id, kind: r.kind as AlertKind, raisedAt: r.raised_at, clearedAt: r.cleared_at, message: r.message };
+  return {
+    id: r.id, clientId: r.client_id, kind: r.kind as AlertKind, raisedAt: r.raised_at, clearedAt: r.cleared_at, message: r.message,
+    acknowledgedAt: r.acknowledged_at, acknowledgedBy: r.acknowledged_by, clearedBy: r.cleared_by, note: r.note,
+  };
 }

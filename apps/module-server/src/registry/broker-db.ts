@@ -75,6 +75,13 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN idle_timeout_ms INTEGER NOT NULL DEFAULT 600000;
   ALTER TABLE sessions ADD COLUMN requests_completed INTEGER NOT NULL DEFAULT 0;
   `,
+  // 3: who acknowledged or cleared an alert, when, and the note they gave
+  `
+  ALTER TABLE alerts ADD COLUMN acknowledged_at INTEGER;
+  ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT NOT NULL DEFAULT '';
+  ALTER TABLE alerts ADD COLUMN cleared_by TEXT NOT NULL DEFAULT '';
+  ALTER TABLE alerts ADD COLUMN note TEXT NOT NULL DEFAULT '';
+  `,
 ];
 
 /** Opens (creating if needed) broker.db and brings its schema to the latest version. */
