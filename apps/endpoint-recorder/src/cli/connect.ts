@@ -13,6 +13,9 @@ import { type ActionLockMode, EndpointAgent, type EndpointFacts } from '../conne
 import { IdentityStore } from '../connectivity/identity-store';
 import { type Route, routesFromConfiguration } from '../connectivity/routes';
 import { writeFileAtomic } from '../audit-plumbing/atomic-write';
+import { keyStoreDir, retrieveKey } from '../protect/key-store';
+import { findFiles } from '../reveal/file-search';
+import { validatePatterns } from '../reveal/patterns';
 import { runningPid } from '../status/status';
 import { type Io, stdio } from './commands';
 
@@ -120,6 +123,10 @@ export async function connectCommand(opts: ConnectOptions, io: Io = stdio): Prom
         db = recreateMonitorDb({ path: config.paths.db, reason: 'Recreate Database through Direct Connect' }).db;
         return { removedSizeBytes: removed, status: recorderStatus(config, db) };
       },
+      // Reveal and Protect (SPEC 1.1.3); the key store lives in the tools directory.
+      findFiles: (search) => findFiles(search),
+      validatePatterns,
+      retrieveKey: (r) => retrieveKey(r, { dir: keyStoreDir(opts.config) }),
     },
     log,
   });

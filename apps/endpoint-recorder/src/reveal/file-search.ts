@@ -223,13 +223,14 @@ export async function* findFiles(search: session.FileSearch, opts: FileSearchOpt
         noteUnreadable(dir);
         continue;
       }
+      // Files in name order, then subdirectories in name order (pushed reversed on the stack).
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const e of entries.reverse()) {
+      if (depth + 1 <= maxDepth) {
+        for (const e of entries.filter((x) => x.isDirectory()).reverse()) stack.push({ dir: join(dir, e.name), depth: depth + 1 });
+      }
+      for (const e of entries) {
         const path = join(dir, e.name);
-        if (e.isDirectory()) {
-          if (depth + 1 <= maxDepth) stack.push({ dir: path, depth: depth + 1 });
-          continue;
-        }
+        if (e.isDirectory()) continue;
         let st: Stats;
         let target = path;
         if (e.isSymbolicLink()) {
