@@ -92,3 +92,32 @@ describe('Reveal file search', () => {
     await expect(run({ rules: [{ name: 'r', roots: [root], pathPatterns: [], exclusions: [], contentPatterns: [] }], maxResults: 20_000 })).rejects.toThrow('must be at most 10000 (got 20000)');
   });
 });
+
+describe('Reveal file search over a large tree', () => {
+  const tmp = makeTempDir('dc-reveal-big-');
+  beforeAll(() => {
+    for (let d = 0; d < 5; d++) {
+      mkdirSync(join(tmp.dir, `d${d}`));
+      for (let f = 0; f < 20; f++) writeFileSync(join(tmp.dir, `d${d}`, `f${f}.txt`), 'x');
+    }
+  });
+  afterAll(() => tmp.remove());
+  const rule = () => ({ name: 'none', roots: [tmp.dir], pathPatterns: [glob('*.none')], exclusions: [], contentPatterns: [] });
+
+  it('sends progress chunks while nothing matches, so a long search can be followed and cancelled', async () => {
+    const chunks = await run({ rules: [rule()] }, { progressEvery: 25 });
+    expect(chunks.map((c) => c.filesScanned)).toEqual([25, 50, 75, 100, 100]);
+    expect(chunks.every((c) => c.matches.length === 0)).toBe(true);
+  });
+
+  it('answers DEADLINE_EXCEEDED when the search outruns its time budget', async () => {
+    let t = 0;
+    const clock = () => (t += 1000);
+    const err = await run({ rules: [rule()] }, { clock, timeBudgetMs: 10_000 }).then(
+      () => undefined,
+      (e: unknown) => e as SessionRequestError,
+    );
+    expect(err?.code).toBe(session.SessionErrorCode.SESSION_ERROR_CODE_DEADLINE_EXCEEDED);
+    expect(err?.message).toBe('the search ran out of its 10 s after scanning 11 files and finding 0; narrow the roots or patterns');
+  });
+});

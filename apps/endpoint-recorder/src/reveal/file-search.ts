@@ -26,6 +26,11 @@ export interface FileSearchOptions {
   readonly chunkSize?: number;
   /** Uid → user name; defaults to /etc/passwd. */
   readonly userName?: (uid: number) => string;
+  /** Files scanned between progress chunks (sent even without matches, so the broker sees progress and can cancel). */
+  readonly progressEvery?: number;
+  /** How long the search may run, ms: the contract's default request timeout (SessionRequest.timeout, 60 s). */
+  readonly timeBudgetMs?: number;
+  readonly clock?: () => number;
 }
 
 interface Rule {
@@ -165,6 +170,10 @@ export async function* findFiles(search: session.FileSearch, opts: FileSearchOpt
   const { rules, maxResults, maxDepth, maxContentBytes } = await parseSearch(search);
   const chunkSize = opts.chunkSize ?? 200;
   const userName = opts.userName ?? passwdNames();
+  const progressEvery = opts.progressEvery ?? 10_000;
+  const clock = opts.clock ?? Date.now;
+  const timeBudgetMs = opts.timeBudgetMs ?? 60_000;
+  const started = clock();
   const seen = new Set<string>();
   const unreadable: string[] = [];
   const noteUnreadable = (p: string) => {
@@ -252,6 +261,13 @@ export async function* findFiles(search: session.FileSearch, opts: FileSearchOpt
         if (!st.isFile() || seen.has(path)) continue;
         seen.add(path);
         scanned++;
+        if (clock() - started > timeBudgetMs) {
+          throw new SessionRequestError(session.SessionErrorCode.SESSION_ERROR_CODE_DEADLINE_EXCEEDED, 'find_files', `the search ran out of its ${timeBudgetMs / 1000} s after scanning ${scanned} files and finding ${found}; narrow the roots or patterns`);
+        }
+        if (scanned % progressEvery === 0) {
+          yield { matches, filesScanned: scanned, truncated: false, unreadablePaths: [] };
+          matches = [];
+        }
         const realTarget = target;
         const match = await examine(path, realTarget, st, (rule) => {
           const at = within(rule.roots, path);
