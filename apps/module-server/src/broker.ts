@@ -12,7 +12,7 @@ import type { CertificateIssuer, RevocationList } from './enrolment/certificate-
 import { Enrolment } from './enrolment/enrolment';
 import { EventLog } from './events/event-log';
 import { ControlChannelHub } from './gateway/control-channels';
-import { gatewayCredentials } from './gateway/gateway-credentials';
+import { type GatewayCertificateAuthority, LiveGatewayTls, ServerCertificates } from './certificates/server-certificate';
 import { gatewayService } from './gateway/gateway-service';
 import { Presence } from './heartbeats/presence';
 import { BrokerMetrics } from './metrics/broker-metrics';
@@ -46,6 +46,8 @@ export interface BrokerOptions {
   readonly reconnectSpreadMs?: number;
   /** How long shutdown lets running calls finish before cancelling them. */
   readonly shutdownGraceMs?: number;
+  /** SPEC 1.4.5: the CA to renew the gateway certificate from, the names it carries, where it is kept. */
+  readonly serverCertificate?: { readonly ca?: GatewayCertificateAuthority; readonly names: readonly string[]; readonly tlsDir?: string; readonly linkClientCertPem?: string };
   /** Extra API dependencies (log level, support package). */
   readonly apiExtras?: Partial<ApiDeps>;
 }
@@ -63,6 +65,8 @@ export interface Broker {
   readonly metrics?: BrokerMetrics;
   /** The gateway's handlers, for calls zone proxies relay (apps/module-server/src/zone-links). */
   readonly gatewayHandlers: RelayedGateway;
+  /** The gateway certificate in use and its renewal. */
+  readonly certificates: ServerCertificates;
   stop(): Promise<void>;
 }
 
@@ -84,6 +88,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     registry, presence, events, enrolment, revocation: opts.revocation, hub, sessions, settings: opts.settings, clock, log, metrics,
     brokerVersion: opts.version, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86_400_000,
   });
+  const tls = opts.gateway.tls;
+  if (!tls.certPem || !tls.keyPem) throw new Error('the gateway needs a server certificate and key');
+  const gatewayTls = new LiveGatewayTls(tls.caPem, tls.certPem, tls.keyPem);
+  const certificates = new ServerCertificates({
+    tls: gatewayTls, trustBundlePem: tls.caPem, ca: opts.serverCertificate?.ca, names: opts.serverCertificate?.names ?? [], tlsDir: opts.serverCertificate?.tlsDir,
+    linkClientCertPem: opts.serverCertificate?.linkClientCertPem, log,
+  });
   let gatewayServer: GrpcServerHandle | undefined;
   let apiServer: GrpcServerHandle | undefined;
   try {
@@ -91,7 +102,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       name: 'gateway',
       host: opts.gateway.host,
       port: opts.gateway.port,
-      credentials: gatewayCredentials(opts.gateway.tls),
+      credentials: gatewayTls.credentials,
       services: [gatewayBinding],
       descriptorSetBase64: DESCRIPTOR_SET_BASE64,
       log,
@@ -105,7 +116,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       credentials: opts.api.credentials,
       services: apiServices({
         registry, events, sessions, sessionStore, hub, presence, settings: opts.settings, permissions: opts.permissions, revocation: opts.revocation, clock, log, metrics,
-        version: opts.version, dataDir: opts.dataDir, ...opts.apiExtras,
+        version: opts.version, dataDir: opts.dataDir, certificates, ...opts.apiExtras,
       }),
       descriptorSetBase64: DESCRIPTOR_SET_BASE64,
       log,
@@ -132,6 +143,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     apiPort: apiServer.port,
     db, registry, events, presence, hub, sessions, sessionStore, metrics,
     gatewayHandlers: gatewayBinding.implementation as unknown as RelayedGateway,
+    certificates,
     async stop() {
       clearInterval(timer);
       // Tell endpoints to come back, spread over a window, before the listeners go (issue #6 §6).

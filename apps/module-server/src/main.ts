@@ -45,9 +45,17 @@ async function gatewayCertificate(config: ModuleServerConfig, ca: CaClient): Pro
   const keyFile = join(dir, 'gateway.key.pem');
   if (existsSync(certFile) && existsSync(keyFile)) {
     const certPem = readFileSync(certFile, 'utf8');
-    const { X509Certificate } = await import('node:crypto');
+    const keyPem = readFileSync(keyFile, 'utf8');
+    const { X509Certificate, createPrivateKey } = await import('node:crypto');
     const x = new X509Certificate(certPem);
-    if (Date.parse(x.validTo) - Date.now() > 7 * 86_400_000) return { certPem, keyPem: readFileSync(keyFile, 'utf8') };
+    // A renewal writes the key, then the certificate: a crash between leaves a pair that does not match.
+    let matches = false;
+    try {
+      matches = x.checkPrivateKey(createPrivateKey(keyPem));
+    } catch (err) {
+      root.log.warn({ err: (err as Error).message }, `${keyFile} is not a readable private key; asking the CA for a new certificate`);
+    }
+    if (matches && Date.parse(x.validTo) - Date.now() > 7 * 86_400_000) return { certPem, keyPem };
   }
   const issued = await ca.issueServerCertificate(config.serverNames);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -99,6 +107,10 @@ void runService({
       dataDir: config.dataDir, log, issuer: ca, revocation: ca, settings, permissions,
       gateway: { host: config.gateway.host, port: config.gateway.port, tls: { caPem: caTls.caPem, certPem: server.certPem, keyPem: server.keyPem } },
       api: { host: config.api.host, port: config.api.port },
+      // Renewal (AdminService.RenewServerCertificate) keeps the certificate in <dataDir>/tls, unless the operator configured files.
+      serverCertificate: {
+        ca, names: config.serverNames, tlsDir: config.tls.certFile && config.tls.keyFile ? undefined : join(config.dataDir, 'tls'), linkClientCertPem: caTls.certPem,
+      },
       metricsRegistry: registry,
       version: VERSION,
       renewBeforeMs: config.renewBeforeDays * 86_400_000,

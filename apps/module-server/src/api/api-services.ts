@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { common, moduleserver as ms, type session as sessionPb } from '../contracts';
 import { diagnose } from '../diagnosis/diagnose';
+import type { CertificateSummary, ServerCertificates } from '../certificates/server-certificate';
 import type { RevocationList } from '../enrolment/certificate-issuer';
 import type { EventLog } from '../events/event-log';
 import type { ControlChannelHub } from '../gateway/control-channels';
@@ -42,6 +43,8 @@ export interface ApiDeps {
   readonly logLevel?: { get(): string; set(level: string): void };
   /** For the support package (SPEC 1.7.1): the effective config (redacted there) and recent log lines. */
   readonly support?: { readonly config?: unknown; readonly recentLogLines?: () => readonly string[] };
+  /** SPEC 1.4.5: the gateway certificate in use and its renewal. */
+  readonly certificates?: ServerCertificates;
   /** Clock skew beyond this is reported (TLS validity needs both clocks right). */
   readonly clockSkewToleranceMs?: number;
 }
@@ -369,6 +372,10 @@ export function apiServices(deps: ApiDeps): GrpcServiceBinding[] {
   const notBuilt = (what: string) => () => {
     throw new Unimplemented(`${what} is not built in the module server yet`);
   };
+  const requireCertificates = () => {
+    if (!deps.certificates) throw new FailedPrecondition('this module server was started without its certificate overview');
+    return deps.certificates;
+  };
   const adminService: ms.AdminServiceServer = {
     getInfo: rpc.unary(`${A}GetInfo`, 'SHOW_DIRECT_CONNECT', () => {
       const list = registry.list().filter((e) => e.enrolment === 'ENROLLED');
@@ -400,8 +407,15 @@ export function apiServices(deps: ApiDeps): GrpcServiceBinding[] {
       deps.logLevel?.set(name);
       return { component: req.component, level: req.level };
     }),
-    getCertificates: rpc.unary(`${A}GetCertificates`, 'SETTINGS_READ', notBuilt('GetCertificates')),
-    renewServerCertificate: rpc.unary(`${A}RenewServerCertificate`, 'SETTINGS_WRITE', notBuilt('RenewServerCertificate')),
+    getCertificates: rpc.unary(`${A}GetCertificates`, 'SETTINGS_READ', async () => {
+      const o = await requireCertificates().overview(new Date(clock.now()));
+      return { serverCertificate: o.server, linkClientCertificate: o.linkClient, roots: o.roots, endpointCertificatesExpiring: o.endpointCertificatesExpiring };
+    }),
+    renewServerCertificate: rpc.unary(`${A}RenewServerCertificate`, 'SETTINGS_WRITE', async (req: ms.RenewServerCertificateRequest, ctx) => {
+      const s: CertificateSummary = await requireCertificates().renew(req.validity ? pb.durationMs(req.validity, 0) : undefined);
+      deps.log.info({ by: ctx.principal.name, serial: s.serial }, 'server certificate renewed on request');
+      return { serverCertificate: s };
+    }),
     uninstall: rpc.unary(`${A}Uninstall`, 'SETTINGS_WRITE', notBuilt('Uninstall')),
     getUninstallStatus: rpc.unary(`${A}GetUninstallStatus`, 'SETTINGS_READ', notBuilt('GetUninstallStatus')),
   };

@@ -73,4 +73,15 @@ describe('enrolment through the real certificate authority', () => {
     await expect(again.connect()).rejects.toMatchObject({ code: status.UNAUTHENTICATED, details: 'certificate revoked' });
     again.close();
   });
+  it('counts endpoint certificates expiring soon with ListCertificates, and issues a gateway certificate of the asked validity (SPEC 1.4.5)', async () => {
+    const in100Days = new Date(Date.now() + 100 * 86_400_000);
+    const before = await caClient.countEndpointCertificatesExpiringBefore(in100Days);
+    await enrolTestEndpoint(`127.0.0.1:${broker.gatewayPort}`, await caClient.trustBundle(), await caClient.createEnrolmentToken('e2e-count'), 'ca-e2e-count');
+    // Endpoint certificates last 90 days: within 100 days, not within one.
+    expect(await caClient.countEndpointCertificatesExpiringBefore(in100Days)).toBe(before + 1);
+    expect(await caClient.countEndpointCertificatesExpiringBefore(new Date(Date.now() + 86_400_000))).toBe(0);
+
+    const issued = await caClient.issueServerCertificate(['localhost', '127.0.0.1'], 3 * 86_400_000);
+    expect(Math.abs(issued.notAfter!.getTime() - (Date.now() + 3 * 86_400_000))).toBeLessThan(10 * 60_000);
+  });
 });

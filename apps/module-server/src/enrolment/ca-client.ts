@@ -73,14 +73,30 @@ export class CaClient implements CertificateIssuer, RevocationList {
   }
 
   /** A server certificate for the gateway (names: the FQDN endpoints use, plus extra names/IPs). */
-  async issueServerCertificate(names: readonly string[]): Promise<{ certPem: string; keyPem: string; notAfter: Date | undefined }> {
+  async issueServerCertificate(names: readonly string[], validityMs?: number): Promise<{ certPem: string; keyPem: string; notAfter: Date | undefined }> {
     const ips = names.filter((n) => /^[\d.]+$|:/.test(n));
     const dns = names.filter((n) => !ips.includes(n));
     const res = await call<ca.IssueCertificateRequest, ca.IssueCertificateResponse>(
       this.client.issueCertificate.bind(this.client),
-      ca.IssueCertificateRequest.fromPartial({ purpose: ca.CertificatePurpose.CERTIFICATE_PURPOSE_SERVER, commonName: dns[0] ?? ips[0] ?? 'module-server', dnsNames: dns, ipAddresses: ips, label: 'module-server gateway' }),
+      ca.IssueCertificateRequest.fromPartial({ purpose: ca.CertificatePurpose.CERTIFICATE_PURPOSE_SERVER, commonName: dns[0] ?? ips[0] ?? 'module-server', dnsNames: dns, ipAddresses: ips, label: 'module-server gateway',
+        validity: validityMs === undefined ? undefined : { seconds: Math.floor(validityMs / 1000), nanos: 0 } }),
     );
     return { certPem: res.certificateChainPem, keyPem: res.privateKeyPem, notAfter: res.certificate?.notAfter };
+  }
+
+  /** Endpoint client certificates (valid, not revoked) expiring before `before`, counted over every page of ListCertificates. */
+  async countEndpointCertificatesExpiringBefore(before: Date): Promise<number> {
+    let count = 0;
+    let pageToken = '';
+    do {
+      const res = await call<ca.ListCertificatesRequest, ca.ListCertificatesResponse>(
+        this.client.listCertificates.bind(this.client),
+        ca.ListCertificatesRequest.fromPartial({ pageSize: 1000, pageToken, purpose: ca.CertificatePurpose.CERTIFICATE_PURPOSE_ENDPOINT, expiringBefore: before }),
+      );
+      count += res.certificates.filter((c) => !c.revoked).length;
+      pageToken = res.nextPageToken;
+    } while (pageToken);
+    return count;
   }
 
   /** An enrolment token (the content build makes these; here for tests and tooling). */

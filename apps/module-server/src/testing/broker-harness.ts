@@ -1,6 +1,7 @@
 // A real broker on 127.0.0.1:0 for tests: TestCa, fixed settings and tokens, a manual clock,
 // real gRPC and real mutual TLS; plus module API clients carrying a bearer token.
 import { type CallOptions, credentials, Metadata } from '@grpc/grpc-js';
+import { join } from 'node:path';
 import { makeTempDir } from '@dc/service-kit/testing';
 import pino from 'pino';
 import { StaticPermissions } from '../api/permission-checker';
@@ -68,6 +69,7 @@ export async function startHarness(opts: { gatewayPort?: number; reconnectSpread
       permissions: new StaticPermissions({ [TOKENS.admin]: 'ADMINISTRATOR', [TOKENS.user]: 'USER', [TOKENS.readonly]: 'READ_ONLY_USER', [TOKENS.service]: 'SERVICE_ACCOUNT' }),
       gateway: { host: '127.0.0.1', port: gatewayPort, tls: { caPem: ca.rootPem, certPem: server.certPem, keyPem: server.keyPem } },
       api: { host: '127.0.0.1', port: 0 },
+      serverCertificate: { ca, names: ['localhost', '127.0.0.1'], tlsDir: join(tmp.dir, 'tls') },
       version: '0.1.0-test', sweepEveryMs: 3_600_000, reconnectSpreadMs: opts.reconnectSpreadMs ?? 1000, renewBeforeMs: 0, shutdownGraceMs: 100,
     });
   const h: Harness = {

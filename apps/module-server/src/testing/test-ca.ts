@@ -41,6 +41,7 @@ export class TestCa implements CertificateIssuer, RevocationList {
   private readonly rootKey: forge.pki.rsa.PrivateKey;
   private readonly tokens = new Set<string>();
   private readonly revoked = new Set<string>();
+  private readonly issuedEndpoints = new Map<string, { serial: string; notAfter: Date }>();
   /** Validity of the next endpoint certificates (default: one day from now). */
   endpointValidity: Validity = {};
 
@@ -68,6 +69,19 @@ export class TestCa implements CertificateIssuer, RevocationList {
     return { certPem, keyPem: kp.privateKeyPem };
   }
 
+  /** GatewayCertificateAuthority: a server certificate for these names (IPs by their shape). */
+  async issueServerCertificate(names: readonly string[], validityMs = 86_400_000): Promise<{ certPem: string; keyPem: string }> {
+    const kp = rsaKeyPair();
+    const alt = names.map((n) => (/^[\d.]+$/.test(n) ? { type: 7, ip: n } : { type: 2, value: n }));
+    const certPem = this.sign(kp.publicKeyPem, names[0] ?? 'module-server', { serverAuth: true }, alt, { notAfter: new Date(Date.now() + validityMs) });
+    return { certPem, keyPem: kp.privateKeyPem };
+  }
+
+  /** GatewayCertificateAuthority: endpoint certificates this CA issued, not revoked, expiring before `before`. */
+  async countEndpointCertificatesExpiringBefore(before: Date): Promise<number> {
+    return [...this.issuedEndpoints.values()].filter((c) => !this.isRevoked(c.serial) && c.notAfter.getTime() > Date.now() && c.notAfter < before).length;
+  }
+
   /** An enrolment token the CA will accept once. */
   createEnrolmentToken(): string {
     const t = randomBytes(24).toString('base64url');
@@ -82,6 +96,7 @@ export class TestCa implements CertificateIssuer, RevocationList {
     const pubPem = pki.publicKeyToPem(csr.publicKey as forge.pki.PublicKey);
     const certPem = this.sign(pubPem, clientId, { clientAuth: true }, [{ type: 6, value: `urn:dc:endpoint:${clientId}` }], validity);
     const cert = pki.certificateFromPem(certPem);
+    this.issuedEndpoints.set(normaliseSerial(cert.serialNumber), { serial: normaliseSerial(cert.serialNumber), notAfter: cert.validity.notAfter });
     return { clientId, certificateChainPem: certPem, trustBundlePem: this.rootPem, serial: normaliseSerial(cert.serialNumber), notAfter: cert.validity.notAfter };
   }
 
