@@ -89,6 +89,9 @@ describe('Reveal file search', () => {
     expect(await refuse([join(root, 'top.pem')])).toMatch(/must be a directory/);
     expect(await refuse([root], { contentPatterns: [glob('ok'), { patternId: 'bad', syntax: S.PATTERN_SYNTAX_REGEX, expression: '[' }] })).toMatch(/^find_files\.rules\[0\]\.content_patterns\[1\]: pattern "bad": not a valid ECMAScript regular expression/);
     await expect(run({ rules: [] })).rejects.toThrow('at least one rule is required');
+    // From /, the walk passes over /proc: its live files are not content.
+    const fromSlash = await run({ rules: [{ name: 'r', roots: ['/'], pathPatterns: [{ patternId: 'u', syntax: S.PATTERN_SYNTAX_LITERAL, expression: 'uptime' }], exclusions: [], contentPatterns: [] }], maxDepth: 1 });
+    expect(paths(fromSlash)).toEqual([]);
     await expect(run({ rules: [{ name: 'r', roots: [root], pathPatterns: [], exclusions: [], contentPatterns: [] }], maxResults: 20_000 })).rejects.toThrow('must be at most 10000 (got 20000)');
   });
 });

@@ -235,7 +235,11 @@ export async function* findFiles(search: session.FileSearch, opts: FileSearchOpt
       // Files in name order, then subdirectories in name order (pushed reversed on the stack).
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (depth + 1 <= maxDepth) {
-        for (const e of entries.filter((x) => x.isDirectory()).reverse()) stack.push({ dir: join(dir, e.name), depth: depth + 1 });
+        // A search from / still never enters the pseudo-filesystems.
+        for (const e of entries.filter((x) => x.isDirectory()).reverse()) {
+          const sub = join(dir, e.name);
+          if (!REFUSED_ROOTS.includes(sub)) stack.push({ dir: sub, depth: depth + 1 });
+        }
       }
       for (const e of entries) {
         const path = join(dir, e.name);
