@@ -335,9 +335,12 @@ export function apiServices(deps: ApiDeps): GrpcServiceBinding[] {
       }
     }),
     listAlerts: rpc.unary(`${E}ListAlerts`, 'SESSION_READ', (req: ms.ListAlertsRequest) => {
-      const activeOnly = req.states.length > 0 && req.states.every((s) => s === ms.AlertState.ALERT_STATE_ACTIVE);
-      const list = events.alerts({ openOnly: activeOnly, clientId: req.clientId || undefined, limit: req.pageSize <= 0 ? 100 : Math.min(req.pageSize, 1000) });
-      return { alerts: list.map((a) => pb.alert(a, hostOf(a.clientId))).filter((a) => req.states.length === 0 || req.states.includes(a.state)), nextPageToken: '' };
+      // The contract: no states = the open ones (ACTIVE and ACKNOWLEDGED).
+      const states = req.states.length > 0 ? req.states : [ms.AlertState.ALERT_STATE_ACTIVE, ms.AlertState.ALERT_STATE_ACKNOWLEDGED];
+      const openOnly = !states.includes(ms.AlertState.ALERT_STATE_CLEARED);
+      const list = events.alerts({ openOnly, clientId: req.clientId || undefined, limit: req.pageSize <= 0 ? 100 : Math.min(req.pageSize, 1000) });
+      const alerts = list.map((a) => pb.alert(a, hostOf(a.clientId))).filter((a) => states.includes(a.state) && (req.kinds.length === 0 || req.kinds.includes(a.kind)));
+      return { alerts, nextPageToken: '' };
     }),
     watchAlerts: rpc.stream(`${E}WatchAlerts`, 'SESSION_READ', async function* (req: ms.WatchAlertsRequest, ctx) {
       const q = new AsyncQueue<ms.Alert>();

@@ -45,11 +45,18 @@ describe('AcknowledgeAlert', () => {
     // Still open: the condition has not ended, so ACTIVE-only lists leave it out.
     const active = await unary(api2.events.listAlerts.bind(api2.events), { pageSize: 0, pageToken: '', states: [ms.AlertState.ALERT_STATE_ACTIVE], kinds: [], clientId: 'ep-ack-1' }, api2.metadata);
     expect(active.alerts).toEqual([]);
+    // No states = the open ones, acknowledged included.
+    const open = await unary(api2.events.listAlerts.bind(api2.events), { pageSize: 0, pageToken: '', states: [], kinds: [], clientId: 'ep-ack-1' }, api2.metadata);
+    expect(open.alerts.map((a) => a.alertId)).toEqual([String(raised.id)]);
 
     // When the condition ends, the alert clears by itself and keeps who acknowledged it.
     h.broker.events.clearAlert('ep-ack-1', 'ENDPOINT_OFFLINE', 'back online');
     const cleared = h.broker.events.alert(raised.id)!;
     expect([cleared.clearedBy, cleared.acknowledgedBy]).toEqual(['system', 'user']);
+    const afterClear = await unary(api2.events.listAlerts.bind(api2.events), { pageSize: 0, pageToken: '', states: [], kinds: [], clientId: 'ep-ack-1' }, api2.metadata);
+    expect(afterClear.alerts).toEqual([]);
+    const clearedList = await unary(api2.events.listAlerts.bind(api2.events), { pageSize: 0, pageToken: '', states: [ms.AlertState.ALERT_STATE_CLEARED], kinds: [], clientId: 'ep-ack-1' }, api2.metadata);
+    expect(clearedList.alerts).toMatchObject([{ alertId: String(raised.id), state: ms.AlertState.ALERT_STATE_CLEARED, acknowledgedBy: 'user', clearedBy: 'system' }]);
   });
 
   it('refuses an unknown alert with NOT_FOUND, a missing id with INVALID_ARGUMENT, a cleared alert with FAILED_PRECONDITION', async () => {
