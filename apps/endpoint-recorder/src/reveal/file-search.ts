@@ -14,7 +14,7 @@ export const MAX_RESULTS = 10_000;
 export const DEFAULT_MAX_DEPTH = 32; // session.proto FileSearch.max_depth
 export const DEFAULT_MAX_CONTENT_BYTES = 10 * 1024 * 1024; // session.proto FileSearch.max_content_bytes
 /** Bytes read from one file at most, whatever the request asks: content matching is a scan, not a copy. */
-export const MAX_CONTENT_BYTES = 256 * 1024 * 1024;
+export const MAX_CONTENT_BYTES = 64 * 1024 * 1024;
 const MAX_UNREADABLE = 100; // session.proto FileSearchChunk.unreadable_paths
 const EXCERPT = 256; // session.proto FileMatch.excerpt
 
