@@ -7,7 +7,7 @@ import { readTlsFiles, serverCredentials } from '@dc/service-kit';
 import type { Logger } from 'pino';
 import type { SettingsConfig } from './config';
 import type { CaTrustSource } from './content-build/ca-trust-source';
-import { writeFileAtomic } from './store/atomic-file';
+import { writeFileAtomic } from '@dc/service-kit';
 
 /** A certificate closer than this to its expiry is replaced at start. */
 const RENEW_BEFORE_MS = 30 * 86_400_000;
@@ -35,8 +35,8 @@ export async function serverTls(
   if (!usable(certFile, names, now)) {
     const issued = await ca.issueServerCertificate(names);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(keyFile, issued.keyPem, 0o600);
-    writeFileAtomic(certFile, issued.certPem, 0o644);
+    writeFileAtomic(keyFile, issued.keyPem);
+    writeFileAtomic(certFile, issued.certPem, { mode: 0o644 });
     log.info({ certFile, names, notAfter: issued.notAfter.toISOString() }, 'server certificate issued by the certificate authority');
   }
   return serverCredentials(

@@ -32,4 +32,5 @@ export { clientCredentials, type ClientTls, readTlsFiles, serverCredentials, typ
 export { createMetricsRegistry, type MetricsHandle, startMetricsServer } from './metrics';
 export { runService, type RunningService, type RunServiceOptions } from './lifecycle';
 export { serviceProgram, type ServiceCliOptions } from './cli';
+export { writeFileAtomic, type WriteFileAtomicOptions } from './files';
 export { VERSION } from './version';

@@ -4,7 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CertificateAuthority } from '../certificate-authority';
 import { DAY_MS } from '../clock';
-import { writePublicFileAtomic, writeSecretFileAtomic } from '../store/key-files';
+import { writeFileAtomic } from '@dc/service-kit';
+
+/** Certificates and the trust bundle: anyone may read them. */
+const PUBLIC = { mode: 0o644, dirMode: 0o755 } as const;
 
 /** Reissue a credential of ours when it has less than this left. */
 const RENEW_BEFORE_MS = 30 * DAY_MS;
@@ -23,7 +26,7 @@ export const trustBundleFile = (dataDir: string) => join(dataDir, 'trust-bundle.
 /** Writes the trust bundle where local callers can read it (mode 0644: it holds only public roots). */
 export function writeTrustBundle(ca: CertificateAuthority, dataDir: string): string {
   const file = trustBundleFile(dataDir);
-  writePublicFileAtomic(file, ca.trustBundle().pem);
+  writeFileAtomic(file, ca.trustBundle().pem, PUBLIC);
   return file;
 }
 
@@ -70,8 +73,8 @@ function ensureIdentity(
   }
   const issued = issue();
   // Key first, then the certificate: a reader that finds the new certificate finds its key.
-  writeSecretFileAtomic(keyFile, issued.privateKeyPem!);
-  writePublicFileAtomic(certFile, issued.certificate.certificatePem);
+  writeFileAtomic(keyFile, issued.privateKeyPem!);
+  writeFileAtomic(certFile, issued.certificate.certificatePem, PUBLIC);
   return { certFile, keyFile, certPem: issued.certificate.certificatePem, keyPem: issued.privateKeyPem!, issued: true };
 }
 

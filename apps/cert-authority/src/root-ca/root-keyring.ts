@@ -6,7 +6,7 @@ import forge from 'node-forge';
 import type { Clock } from '../clock';
 import { ORGANIZATION, validityWindow, type ValidityConfig } from '../issuance/profiles';
 import { forgePublicKey, issueCertificate, NO_ALT_NAMES, randomSerialHex, type Signer } from '../issuance/x509';
-import { writeSecretFileAtomic } from '../store/key-files';
+import { writeFileAtomic } from '@dc/service-kit';
 import type { CaStore, RootRecord } from '../store/ca-store';
 
 /** A root ready to sign: its record, private key and the parts of its certificate leaves refer to. */
@@ -109,7 +109,7 @@ export class RootKeyring {
     const id = forge.util.bytesToHex(built.subjectKeyId);
     const keyFile = `root-${id}.key.pem`;
     // Key first: a crash between the two leaves an unused key file, never a root without its key.
-    writeSecretFileAtomic(join(this.opts.keysDir, keyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    writeFileAtomic(join(this.opts.keysDir, keyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
     const record = this.opts.store.insertRoot({ id, serial, certificatePem: built.pem, keyFile, notBefore, notAfter, createdAt: now });
     const loaded = this.load(record);
     this.loaded.set(id, loaded);

@@ -6,7 +6,7 @@ import { InvalidArgument } from '../errors';
 import type { TokenService } from '../rbac/tokens';
 import type { UserService } from '../rbac/users';
 import type { ServiceAccountService } from '../service-account/service-account';
-import { writeFileAtomic } from '../store/atomic-file';
+import { writeFileAtomic } from '@dc/service-kit';
 import type { Actor, SettingsStore } from '../store/settings-store';
 
 export const SETUP_MODES = ['default', 'custom'] as const;

@@ -1,9 +1,10 @@
 // The provision payload (SPEC 1.4.6): a random provision secret and a self-signed certificate,
 // written by `zone-proxy install` to settings/PROVISION.txt in exactly the SPEC form.
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import forge from 'node-forge';
+import { writeFileAtomic } from '@dc/service-kit';
 
 /** 32 random bytes: the HMAC-SHA256 key of the provisioning proofs. */
 export const PROVISION_SECRET_BYTES = 32;
@@ -117,31 +118,6 @@ function strictBase64(text: string, label: string): Buffer {
 
 export function fingerprintOf(certificatePem: string): string {
   return createHash('sha256').update(new X509Certificate(certificatePem).raw).digest('hex');
-}
-
-/** Writes a file atomically (temp, fsync, rename) with the given mode (set at creation). */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  const dirFd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
 }
 
 /**

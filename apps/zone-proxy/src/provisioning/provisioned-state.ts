@@ -3,7 +3,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../provision-payload/provision-payload';
+import { writeFileAtomic } from '@dc/service-kit';
 
 const listen = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
 const keyPair = z.object({ certificateChainPem: z.string().min(1), privateKeyPem: z.string().min(1) });

@@ -1,7 +1,7 @@
 // dcctl connection show / set / builds: endpoint connection settings and content builds (SPEC 1.4.4).
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { commonV1, settingsV1 } from '@dc/proto';
+import { writeFileAtomic } from '@dc/service-kit';
 import { type Ctx, type Register } from '../context';
 import { bytes, enumLabel, enumWords, time } from '../output/output';
 import { parseEnum } from '../parse';
@@ -94,19 +94,9 @@ export const registerConnection: Register = (program, act) => {
       act<{ os: string; build?: string; out: string }>(async (ctx, o) => {
         const os = parseEnum(commonV1.OperatingSystem, 'OPERATING_SYSTEM_', '--os', o.os);
         const res = await ctx.conn().unary(settingsV1.ConnectionSettingsServiceService.getEndpointPackage, 'SETTINGS_WRITE', settingsV1.GetEndpointPackageRequest.fromPartial({ os, buildId: o.build ?? '' }));
-        const dir = resolve(o.out);
-        mkdirSync(dir, { recursive: true });
         const name = basename(res.summary?.fileName || `direct-connect-${o.os}.zip`);
-        const path = join(dir, name);
-        const tmp = join(dir, `.${name}.${process.pid}.part`);
-        const fd = openSync(tmp, 'w', 0o600);
-        try {
-          writeSync(fd, res.content);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-        renameSync(tmp, path);
+        const path = join(resolve(o.out), name);
+        writeFileAtomic(path, res.content);
         const summary = res.summary ? (settingsV1.PackageSummary.toJSON(res.summary) as object) : {};
         ctx.out.result({ path, buildId: res.buildId, summary }, () => {
           ctx.out.line(path);

@@ -1,8 +1,9 @@
 // The per-user dcctl configuration file: server addresses, TLS trust and the bearer token (mode 0600).
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { DEFAULT_PORTS } from '@dc/proto';
+import { writeFileAtomic } from '@dc/service-kit';
 
 /** What `dcctl login` stores. Every field is optional; flags override it per call. */
 export interface DcctlConfig {
@@ -75,17 +76,5 @@ export function readConfig(path: string): DcctlConfig {
 
 /** Writes the config atomically (temp file, fsync, rename) with mode 0600: it holds a token. */
 export function writeConfig(path: string, config: DcctlConfig): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(config, null, 2)}\n`);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
 }
