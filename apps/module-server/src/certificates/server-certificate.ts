@@ -1,13 +1,11 @@
 // The gateway's server certificate (SPEC 1.4.5): shown with its expiry, renewed from the CA and
 // served to new TLS handshakes at once — connected endpoints keep their connections.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
-import { FailedPrecondition, InvalidArgument } from '@dc/service-kit';
+import { FailedPrecondition, InvalidArgument, writeFileAtomic } from '@dc/service-kit';
 import type { Logger } from 'pino';
 import { normaliseSerial } from '../enrolment/certificate-issuer';
-import { writeAtomic } from '../support-package/files';
 
 /** What renewal and the certificate overview need from the CA (CaClient; TestCa in tests). */
 export interface GatewayCertificateAuthority {
@@ -153,9 +151,8 @@ export class ServerCertificates {
       try {
         const issued = await ca.issueServerCertificate(this.opts.names, validityMs);
         checkPair(issued.certPem, issued.keyPem);
-        mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
-        writeAtomic(join(tlsDir, GATEWAY_KEY_FILE), issued.keyPem, 0o600);
-        writeAtomic(join(tlsDir, GATEWAY_CERT_FILE), issued.certPem, 0o644);
+        writeFileAtomic(join(tlsDir, GATEWAY_KEY_FILE), issued.keyPem, { mode: 0o600 });
+        writeFileAtomic(join(tlsDir, GATEWAY_CERT_FILE), issued.certPem, { mode: 0o644 });
         this.opts.tls.update(issued.certPem, issued.keyPem);
         const s = summarise(issued.certPem);
         this.opts.log.info({ serial: s.serial, notAfter: s.notAfter.toISOString(), names: this.opts.names }, 'gateway server certificate renewed; new handshakes use it');
