@@ -1,7 +1,8 @@
-// Writes a file so readers see the old or the new content, never half of it (temp + fsync + rename).
-import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// Writes a system file (audit configuration) atomically, keeping the mode of the file it replaces.
+import { statSync } from 'node:fs';
+import { writeFileAtomic as writeAtomically } from '@dc/service-kit';
 
+/** Readers see the old or the new content, never half of it; a new file gets 0640. */
 export function writeFileAtomic(path: string, content: string, mode?: number): void {
   let fileMode = mode;
   if (fileMode === undefined) {
@@ -11,22 +12,5 @@ export function writeFileAtomic(path: string, content: string, mode?: number): v
       fileMode = 0o640;
     }
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', fileMode);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  const dirFd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  writeAtomically(path, content, { mode: fileMode, dirMode: 0o755 });
 }

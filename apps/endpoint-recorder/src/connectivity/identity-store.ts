@@ -1,9 +1,10 @@
 // The endpoint's identity on disk: private key (0600), certificate, trust bundle, client id —
 // written atomically so a crash never leaves a half-written key or a key without its certificate.
 import { generateKeyPairSync } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
+import { writeFileAtomic } from '@dc/service-kit';
 
 export interface EndpointIdentity {
   readonly clientId: string;
@@ -69,24 +70,11 @@ export class IdentityStore {
   /** Writes key, certificate, bundle and then identity.json (the commit point). */
   save(id: EndpointIdentity): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    writeAtomic(this.keyFile, id.keyPem, 0o600);
-    writeAtomic(this.certFile, id.certPem, 0o644);
-    writeAtomic(this.caFile, id.caPem, 0o644);
-    writeAtomic(this.metaFile, `${JSON.stringify({ clientId: id.clientId, notAfter: id.notAfter }, null, 2)}\n`, 0o644);
+    writeFileAtomic(this.keyFile, id.keyPem, { mode: 0o600 });
+    writeFileAtomic(this.certFile, id.certPem, { mode: 0o644 });
+    writeFileAtomic(this.caFile, id.caPem, { mode: 0o644 });
+    writeFileAtomic(this.metaFile, `${JSON.stringify({ clientId: id.clientId, notAfter: id.notAfter }, null, 2)}\n`, { mode: 0o644 });
   }
-}
-
-/** temp + fsync + rename, with the mode set at creation (STYLE: Data). */
-export function writeAtomic(path: string, text: string, mode: number): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 /** notAfter of a PEM certificate, epoch ms. */
