@@ -93,6 +93,11 @@ describe('docker-compose.yml against the Compose Specification', () => {
   // This snapshot of the schema still carries draft-04 "id" annotations: treat them as annotations.
   ajv.removeKeyword('id');
   ajv.addKeyword({ keyword: 'id', schemaType: 'string' });
+  // The Compose-specific string formats, as the Compose specification defines them.
+  ajv.addFormat('duration', /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/);
+  ajv.addFormat('ports', /^((\[[0-9a-fA-F:.]+\]|[0-9.]+):)?([0-9]+(-[0-9]+)?:)?[0-9]+(-[0-9]+)?(\/(tcp|udp|sctp))?$/);
+  ajv.addFormat('expose', /^[0-9]+(-[0-9]+)?(\/(tcp|udp|sctp))?$/);
+  ajv.addFormat('subnet_ip_address', /^([0-9.]+|[0-9a-fA-F:]+)\/[0-9]{1,3}$/);
   const validate = ajv.compile(schema);
 
   it('is valid', () => {
