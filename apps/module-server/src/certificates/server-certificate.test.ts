@@ -6,7 +6,10 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normaliseSerial } from '../enrolment/certificate-issuer';
 import { type Harness, startHarness, TOKENS, unary } from '../testing/broker-harness';
-import { summarise } from './server-certificate';
+import pino from 'pino';
+import { makeTempDir } from '@dc/service-kit/testing';
+import { CaClient } from '../enrolment/ca-client';
+import { LiveGatewayTls, ServerCertificates, summarise } from './server-certificate';
 
 /** The serial a new TLS handshake with the gateway sees, verified against the test root for "localhost". */
 function handshakeSerial(port: number, caPem: string): Promise<string> {
@@ -95,5 +98,24 @@ describe('server certificates (SPEC 1.4.5)', () => {
       details: expect.stringMatching(/validity.*825 days/),
     });
     expect(await handshakeSerial(h.broker.gatewayPort, h.ca.rootPem)).toBe(served);
+  });
+
+  it('reports an unreachable CA as UNAVAILABLE naming what failed, and keeps the certificate and its files', async () => {
+    const tmp = makeTempDir('dc-cert-noca-');
+    const log = pino({ level: 'silent' });
+    const pair = h.ca.serverCertificate();
+    // A real CA client to a port nothing listens on.
+    const ca = new CaClient({ address: '127.0.0.1:1', tls: { caPem: h.ca.rootPem }, log });
+    try {
+      const tls = new LiveGatewayTls(h.ca.rootPem, pair.certPem, pair.keyPem);
+      const certs = new ServerCertificates({ tls, trustBundlePem: h.ca.rootPem, ca, names: ['localhost'], tlsDir: join(tmp.dir, 'tls'), log });
+      await expect(certs.renew()).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringMatching(/could not issue a new gateway certificate/) });
+      await expect(certs.overview(new Date())).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringMatching(/expiring within 30 days/) });
+      expect(summarise(tls.certPem()).serial).toBe(summarise(pair.certPem).serial);
+      expect(() => statSync(join(tmp.dir, 'tls', 'gateway.cert.pem'))).toThrow(/ENOENT/);
+    } finally {
+      ca.close();
+      tmp.remove();
+    }
   });
 });

@@ -3,7 +3,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
-import { FailedPrecondition, InvalidArgument, writeFileAtomic } from '@dc/service-kit';
+import { FailedPrecondition, InvalidArgument, Unavailable, writeFileAtomic } from '@dc/service-kit';
 import type { Logger } from 'pino';
 import { normaliseSerial } from '../enrolment/certificate-issuer';
 
@@ -88,6 +88,16 @@ export class LiveGatewayTls {
   }
 }
 
+/** A CA failure as UNAVAILABLE naming what could not be done (its own code could read as the caller's, e.g. PERMISSION_DENIED). */
+async function askCa<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const e = err as { details?: string; message?: string };
+    throw new Unavailable(`the certificate authority could not ${what}: ${e.details || e.message || String(err)}`);
+  }
+}
+
 function checkPair(certPem: string, keyPem: string): void {
   let x: X509Certificate;
   try {
@@ -129,7 +139,7 @@ export class ServerCertificates {
   constructor(private readonly opts: ServerCertificatesOptions) {}
 
   async overview(now: Date): Promise<{ server: CertificateSummary; linkClient?: CertificateSummary; roots: CertificateSummary[]; endpointCertificatesExpiring: number }> {
-    const expiring = this.opts.ca ? await this.opts.ca.countEndpointCertificatesExpiringBefore(new Date(now.getTime() + 30 * 86_400_000)) : 0;
+    const expiring = this.opts.ca ? await askCa('count the endpoint certificates expiring within 30 days', () => this.opts.ca!.countEndpointCertificatesExpiringBefore(new Date(now.getTime() + 30 * 86_400_000))) : 0;
     return {
       server: summarise(this.opts.tls.certPem()),
       linkClient: this.opts.linkClientCertPem ? summarise(this.opts.linkClientCertPem) : undefined,
@@ -149,7 +159,7 @@ export class ServerCertificates {
     // One renewal at a time: a second request waits for and reports the first.
     this.renewing ??= (async () => {
       try {
-        const issued = await ca.issueServerCertificate(this.opts.names, validityMs);
+        const issued = await askCa('issue a new gateway certificate', () => ca.issueServerCertificate(this.opts.names, validityMs));
         checkPair(issued.certPem, issued.keyPem);
         writeFileAtomic(join(tlsDir, GATEWAY_KEY_FILE), issued.keyPem, { mode: 0o600 });
         writeFileAtomic(join(tlsDir, GATEWAY_CERT_FILE), issued.certPem, { mode: 0o644 });
