@@ -302,7 +302,8 @@ describe('listing, renewal and revocation', () => {
     expect(() => ca.revokeCertificate({ serial: 'abcdef' })).toThrow('certificate with serial abcdef is not known to this CA');
     expect(() => ca.getCertificate('xyz')).toThrow('serial "xyz": must be a certificate serial number in hex');
     expect(() => ca.revokeCertificate({ serial: 'abcdef', reason: 'bored' as never })).toThrow('reason "bored"');
-    expect(() => ca.renewCertificate({ serial: '00ff' })).toThrow('certificate with serial 00ff is not known');
+    // Serials are read in their minimal form, so "00ff" is looked up (and reported) as "ff".
+    expect(() => ca.renewCertificate({ serial: '00ff' })).toThrow('certificate with serial ff is not known');
     expect(ca.revocationList().generation).toBe(0);
     expect(ca.listCertificates({ includeExpired: true, includeRevoked: true }).certificates).toEqual([]);
   });

@@ -12,15 +12,13 @@ import {
   runService,
   serviceProgram,
   startGrpcServer,
-  startMetricsServer,
-} from '@dc/service-kit';
+  startMetricsServer, LiveServerCredentials } from '@dc/service-kit';
 import { ensureCallerCredentials, ensureServerCredential, writeTrustBundle } from './bootstrap/credentials';
 import { CertificateAuthority } from './certificate-authority';
 import { systemClock } from './clock';
 import { type CaConfig, configSchema, ENV_PREFIX } from './config';
 import { type BearerTokenChecker, CallerAuth } from './grpc/caller-auth';
 import { caMetrics, createCaService } from './grpc/ca-service';
-import { LiveTlsCredentials } from './grpc/live-tls';
 import { settingsPermissionChecker } from './grpc/settings-permission-checker';
 
 const program = serviceProgram({
@@ -75,7 +73,7 @@ void runService({
     for (const [name, files] of callers) {
       if (files.issued) log.info({ caller: name, certFile: files.certFile, keyFile: files.keyFile }, 'bootstrap credential written');
     }
-    const tls = new LiveTlsCredentials(ca.trustBundle().pem, server.certPem, server.keyPem);
+    const tls = new LiveServerCredentials(ca.trustBundle().pem, server.certPem, server.keyPem);
 
     let bearer: (BearerTokenChecker & { close(): void }) | undefined;
     if (config.settings.address) {

@@ -1,7 +1,7 @@
 // The broker assembled: broker.db, registry, presence, sessions, the gateway and the module API
 // servers. main.ts builds it from config; tests build it the same way.
 import { join } from 'node:path';
-import { type GrpcServerHandle, startGrpcServer, type TlsPem } from '@dc/service-kit';
+import { type GrpcServerHandle, startGrpcServer, type TlsPem, LiveServerCredentials } from '@dc/service-kit';
 import { DESCRIPTOR_SET_BASE64 } from '@dc/proto';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import type { CertificateIssuer, RevocationList } from './enrolment/certificate-
 import { Enrolment } from './enrolment/enrolment';
 import { EventLog } from './events/event-log';
 import { ControlChannelHub } from './gateway/control-channels';
-import { type GatewayCertificateAuthority, LiveGatewayTls, ServerCertificates } from './certificates/server-certificate';
+import { type GatewayCertificateAuthority, ServerCertificates } from './certificates/server-certificate';
 import { gatewayService } from './gateway/gateway-service';
 import { Presence } from './heartbeats/presence';
 import { BrokerMetrics } from './metrics/broker-metrics';
@@ -90,7 +90,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   });
   const tls = opts.gateway.tls;
   if (!tls.certPem || !tls.keyPem) throw new Error('the gateway needs a server certificate and key');
-  const gatewayTls = new LiveGatewayTls(tls.caPem, tls.certPem, tls.keyPem);
+  const gatewayTls = new LiveServerCredentials(tls.caPem, tls.certPem, tls.keyPem);
   const certificates = new ServerCertificates({
     tls: gatewayTls, trustBundlePem: tls.caPem, ca: opts.serverCertificate?.ca, names: opts.serverCertificate?.names ?? [], tlsDir: opts.serverCertificate?.tlsDir,
     linkClientCertPem: opts.serverCertificate?.linkClientCertPem, log,

@@ -33,4 +33,5 @@ export { createMetricsRegistry, type MetricsHandle, startMetricsServer } from '.
 export { runService, type RunningService, type RunServiceOptions } from './lifecycle';
 export { serviceProgram, type ServiceCliOptions } from './cli';
 export { writeFileAtomic, type WriteFileAtomicOptions } from './files';
+export { checkCertificateKeyPair, LiveServerCredentials } from './live-tls';
 export { VERSION } from './version';

@@ -43,11 +43,16 @@ export function parseZoneProxyName(field: string, value: string): string {
   return value;
 }
 
-/** Serial numbers as the CA prints them: lower-case hex; colons and upper case are accepted. */
+/**
+ * Serial numbers as the CA stores and prints them: lower-case hex of whole bytes, minimally
+ * encoded (randomSerialHex). Colons, upper case and dropped leading zeros are accepted — other
+ * tools print "0b56…" as "b56…" — so every form of one serial finds the same certificate.
+ */
 export function parseSerial(field: string, value: string): string {
-  const hex = typeof value === 'string' ? value.replace(/:/g, '').toLowerCase() : '';
-  if (!/^[0-9a-f]{2,40}$/.test(hex)) throw new InvalidArgument(field, 'must be a certificate serial number in hex (up to 20 bytes)', value);
-  return hex;
+  const raw = typeof value === 'string' ? value.replace(/:/g, '').toLowerCase() : '';
+  if (!/^[0-9a-f]{1,40}$/.test(raw)) throw new InvalidArgument(field, 'must be a certificate serial number in hex (up to 20 bytes)', value);
+  const minimal = raw.replace(/^0+(?=.)/, '');
+  return minimal.length % 2 === 1 ? `0${minimal}` : minimal;
 }
 
 /** Collects SANs from hosts and IPs without duplicates, in the order given. */

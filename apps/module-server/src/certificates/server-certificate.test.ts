@@ -1,3 +1,4 @@
+import { LiveServerCredentials } from '@dc/service-kit';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { type Harness, startHarness, TOKENS, unary } from '../testing/broker-har
 import pino from 'pino';
 import { makeTempDir } from '@dc/service-kit/testing';
 import { CaClient } from '../enrolment/ca-client';
-import { LiveGatewayTls, ServerCertificates, summarise } from './server-certificate';
+import { ServerCertificates, summarise } from './server-certificate';
 
 /** The serial a new TLS handshake with the gateway sees, verified against the test root for "localhost". */
 function handshakeSerial(port: number, caPem: string): Promise<string> {
@@ -107,7 +108,7 @@ describe('server certificates (SPEC 1.4.5)', () => {
     // A real CA client to a port nothing listens on.
     const ca = new CaClient({ address: '127.0.0.1:1', tls: { caPem: h.ca.rootPem }, log });
     try {
-      const tls = new LiveGatewayTls(h.ca.rootPem, pair.certPem, pair.keyPem);
+      const tls = new LiveServerCredentials(h.ca.rootPem, pair.certPem, pair.keyPem);
       const certs = new ServerCertificates({ tls, trustBundlePem: h.ca.rootPem, ca, names: ['localhost'], tlsDir: join(tmp.dir, 'tls'), log });
       await expect(certs.renew()).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringMatching(/could not issue a new gateway certificate/) });
       await expect(certs.overview(new Date())).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringMatching(/expiring within 30 days/) });

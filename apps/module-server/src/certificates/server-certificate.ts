@@ -1,9 +1,8 @@
 // The gateway's server certificate (SPEC 1.4.5): shown with its expiry, renewed from the CA and
 // served to new TLS handshakes at once — connected endpoints keep their connections.
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { experimental, type ServerCredentials } from '@grpc/grpc-js';
-import { FailedPrecondition, InvalidArgument, Unavailable, writeFileAtomic } from '@dc/service-kit';
+import { checkCertificateKeyPair, FailedPrecondition, InvalidArgument, type LiveServerCredentials, Unavailable, writeFileAtomic } from '@dc/service-kit';
 import type { Logger } from 'pino';
 import { normaliseSerial } from '../enrolment/certificate-issuer';
 
@@ -46,48 +45,6 @@ export function summariseBundle(pem: string): CertificateSummary[] {
   return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(summarise);
 }
 
-type CaListener = (update: { caCertificate: Buffer } | null) => void;
-type IdentityListener = (update: { certificate: Buffer; privateKey: Buffer } | null) => void;
-
-/**
- * Gateway server credentials whose identity can change while serving: grpc-js applies an update
- * to new handshakes only (setSecureContext), so connected endpoints stay connected. A client
- * certificate is requested but not enforced — the handlers check it and record why one is refused (peer-identity.ts, SPEC 3.4).
- */
-export class LiveGatewayTls {
-  private identity: { certificate: Buffer; privateKey: Buffer };
-  private readonly ca: { caCertificate: Buffer };
-  private readonly identityListeners = new Set<IdentityListener>();
-  readonly credentials: ServerCredentials;
-
-  constructor(trustBundlePem: string, certPem: string, keyPem: string) {
-    checkPair(certPem, keyPem);
-    this.ca = { caCertificate: Buffer.from(trustBundlePem) };
-    this.identity = { certificate: Buffer.from(certPem), privateKey: Buffer.from(keyPem) };
-    const provider = {
-      // Asynchronously: grpc-js registers its own watcher only after adding the listeners.
-      addCaCertificateListener: (l: CaListener) => queueMicrotask(() => l(this.ca)),
-      removeCaCertificateListener: () => undefined,
-      addIdentityCertificateListener: (l: IdentityListener) => {
-        this.identityListeners.add(l);
-        queueMicrotask(() => l(this.identity));
-      },
-      removeIdentityCertificateListener: (l: IdentityListener) => void this.identityListeners.delete(l),
-    };
-    this.credentials = experimental.createCertificateProviderServerCredentials(provider, provider, false);
-  }
-
-  certPem(): string {
-    return this.identity.certificate.toString('utf8');
-  }
-
-  update(certPem: string, keyPem: string): void {
-    checkPair(certPem, keyPem);
-    this.identity = { certificate: Buffer.from(certPem), privateKey: Buffer.from(keyPem) };
-    for (const l of this.identityListeners) l(this.identity);
-  }
-}
-
 /** A CA failure as UNAVAILABLE naming what could not be done (its own code could read as the caller's, e.g. PERMISSION_DENIED). */
 async function askCa<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
@@ -98,24 +55,9 @@ async function askCa<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function checkPair(certPem: string, keyPem: string): void {
-  let x: X509Certificate;
-  try {
-    x = new X509Certificate(certPem);
-  } catch (err) {
-    throw new InvalidArgument('certificate', `is not a readable PEM certificate (${(err as Error).message})`);
-  }
-  let ok = false;
-  try {
-    ok = x.checkPrivateKey(createPrivateKey(keyPem));
-  } catch (err) {
-    throw new InvalidArgument('private key', `is not a readable PEM private key (${(err as Error).message})`);
-  }
-  if (!ok) throw new InvalidArgument('private key', 'does not belong to the certificate', x.serialNumber);
-}
-
 export interface ServerCertificatesOptions {
-  readonly tls: LiveGatewayTls;
+  /** The gateway's credentials: renewal swaps the identity for new handshakes only (SPEC 1.4.5). */
+  readonly tls: LiveServerCredentials;
   readonly trustBundlePem: string;
   /** The CA to renew from and to count endpoint certificates; absent = renewal refused. */
   readonly ca?: GatewayCertificateAuthority;
@@ -160,10 +102,10 @@ export class ServerCertificates {
     this.renewing ??= (async () => {
       try {
         const issued = await askCa('issue a new gateway certificate', () => ca.issueServerCertificate(this.opts.names, validityMs));
-        checkPair(issued.certPem, issued.keyPem);
+        checkCertificateKeyPair(issued.certPem, issued.keyPem);
         writeFileAtomic(join(tlsDir, GATEWAY_KEY_FILE), issued.keyPem, { mode: 0o600 });
         writeFileAtomic(join(tlsDir, GATEWAY_CERT_FILE), issued.certPem, { mode: 0o644 });
-        this.opts.tls.update(issued.certPem, issued.keyPem);
+        this.opts.tls.updateIdentity(issued.certPem, issued.keyPem);
         const s = summarise(issued.certPem);
         this.opts.log.info({ serial: s.serial, notAfter: s.notAfter.toISOString(), names: this.opts.names }, 'gateway server certificate renewed; new handshakes use it');
         return s;
