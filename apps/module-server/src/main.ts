@@ -15,12 +15,12 @@ import {
   startMetricsServer,
   type ServiceCliOptions,
   VERSION,
+  writeFileAtomic,
 } from '@dc/service-kit';
 import { StaticPermissions } from './api/permission-checker';
 import { startBroker } from './broker';
 import { configSchema, ENV_PREFIX, type ModuleServerConfig } from './config';
 import { CaClient } from './enrolment/ca-client';
-import { writeAtomic } from './support-package/files';
 import { SettingsClient } from './settings-link/settings-client';
 import { StaticSettings } from './settings-link/settings-source';
 import { GrpcZoneCertificateAuthority, GrpcZoneProxySettings } from './zone-links/zone-proxy-directory';
@@ -59,8 +59,8 @@ async function gatewayCertificate(config: ModuleServerConfig, ca: CaClient): Pro
   }
   const issued = await ca.issueServerCertificate(config.serverNames);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeAtomic(keyFile, issued.keyPem, 0o600);
-  writeAtomic(certFile, issued.certPem, 0o644);
+  writeFileAtomic(keyFile, issued.keyPem);
+  writeFileAtomic(certFile, issued.certPem, { mode: 0o644 });
   root.log.info({ names: config.serverNames, notAfter: issued.notAfter?.toISOString() }, 'gateway server certificate issued by the CA');
   return { certPem: issued.certPem, keyPem: issued.keyPem };
 }
