@@ -117,15 +117,16 @@ describe('the broker through a real zone proxy', () => {
     await slow.connect();
     const session = await broker.sessions.open({ target: clientId, module: 'trace', requestedBy: 'test' });
     expect((await broker.sessions.waitUntilOpen(session.sessionId, 10_000)).sessionStatus).toBe('OPEN');
+    // The outcome is taken at once: the request may fail while the proxy is still being killed.
     const inFlight = (async () => {
       const got = [];
       for await (const c of broker.sessions.request(session.sessionId, { $case: 'ping', value: { payload: Buffer.from('x') } })) got.push(c);
       return got;
-    })();
+    })().then((chunks) => ({ chunks }), (err: unknown) => ({ err: err as Error }));
     await waitFor(() => answer !== undefined, { what: 'the endpoint to receive the request' });
 
     await proxy.stop('SIGKILL');
-    const outcome = await inFlight.then((chunks) => ({ chunks }), (err: unknown) => ({ err: err as Error }));
+    const outcome = await inFlight;
     // Reported: either an error chunk or a rejected request — never silence.
     const failed = 'err' in outcome || outcome.chunks.some((c) => c.payload?.$case === 'error');
     expect(failed).toBe(true);
