@@ -34,4 +34,5 @@ export { runService, type RunningService, type RunServiceOptions } from './lifec
 export { serviceProgram, type ServiceCliOptions } from './cli';
 export { writeFileAtomic, type WriteFileAtomicOptions } from './files';
 export { checkCertificateKeyPair, LiveServerCredentials } from './live-tls';
+export { tlsSocketOf } from './peer';
 export { VERSION } from './version';

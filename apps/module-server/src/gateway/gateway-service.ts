@@ -2,7 +2,7 @@
 // control channel (hello, heartbeats, action status, pings) and session streams.
 import { randomUUID } from 'node:crypto';
 import { Metadata, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
-import { DomainError, type GrpcServiceBinding, InvalidArgument, toServiceError, Unauthenticated } from '@dc/service-kit';
+import { DomainError, type GrpcServiceBinding, InvalidArgument, toServiceError, Unauthenticated, tlsSocketOf } from '@dc/service-kit';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { common, gateway } from '../contracts';
@@ -16,7 +16,7 @@ import type { SessionBroker } from '../sessions/session-broker';
 import type { SettingsSource } from '../settings-link/settings-source';
 import type { ControlChannelHub, LiveChannel } from './control-channels';
 import { relayedPeerOf } from '../zone-links/relayed-call';
-import { identifyPeer, identifyRelayedPeer, type PeerIdentity, tlsSocketOf } from './peer-identity';
+import { identifyPeer, identifyRelayedPeer, type PeerIdentity } from './peer-identity';
 
 export interface GatewayDeps {
   readonly registry: EndpointRegistry;

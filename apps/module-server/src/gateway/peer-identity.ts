@@ -2,6 +2,7 @@
 // checked against our CA, its validity and the revocation list — with the precise reason when
 // it is refused (SPEC 3.4: expired, revoked, unknown CA, clock skew).
 import type { TLSSocket } from 'node:tls';
+import { endpointIdOf, UNKNOWN_CA_ERRORS } from '@dc/zone-link';
 import { normaliseSerial, type RevocationList } from '../enrolment/certificate-issuer';
 import type { TlsFailureCause } from '../registry/endpoint-registry';
 import type { RelayedPeer } from '../zone-links/relayed-call';
@@ -16,42 +17,16 @@ export type PeerIdentity =
       readonly clientId?: string;
     };
 
-/**
- * The TLS socket under a grpc-js server call. grpc-js's getAuthContext() hides unauthorized
- * peers entirely, and the gateway must accept them at the TLS layer (Enrol needs no client
- * certificate) and tell the reasons apart, so this reads the socket from the call internals
- * (grpc-js 1.14: call.call[.nextCall…].stream.session.socket). Tests cover it.
- */
-export function tlsSocketOf(call: object): TLSSocket | undefined {
-  let c: unknown = (call as { call?: unknown }).call;
-  for (let depth = 0; c && depth < 8; depth++) {
-    const socket = (c as { stream?: { session?: { socket?: unknown } } }).stream?.session?.socket;
-    if (socket && typeof (socket as TLSSocket).getPeerCertificate === 'function') return socket as TLSSocket;
-    c = (c as { nextCall?: unknown }).nextCall;
-  }
-  return undefined;
-}
-
 /** OpenSSL verification errors that still mean our CA signed the certificate. */
 const SIGNED_BY_US_BUT = new Map<string, TlsFailureCause>([
   ['CERT_HAS_EXPIRED', 'EXPIRED'],
   ['CERT_NOT_YET_VALID', 'NOT_YET_VALID'],
 ]);
-const UNKNOWN_CA_ERRORS = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-]);
-
 export function identifyPeer(socket: TLSSocket | undefined, revocation: RevocationList): PeerIdentity {
   if (!socket) return { ok: false, cause: 'NO_CERTIFICATE', detail: 'the call did not come over TLS' };
   const cert = socket.getPeerCertificate();
   if (!cert || !cert.raw) return { ok: false, cause: 'NO_CERTIFICATE', detail: 'no client certificate was presented' };
-  const clientId = clientIdOf(cert.subject?.CN, cert.subjectaltname);
+  const clientId = endpointIdOf(cert) || undefined;
   if (!socket.authorized) {
     const code = String(socket.authorizationError ?? 'UNKNOWN');
     const cause = SIGNED_BY_US_BUT.get(code);
@@ -66,12 +41,6 @@ export function identifyPeer(socket: TLSSocket | undefined, revocation: Revocati
   if (!clientId) return { ok: false, cause: 'OTHER', detail: 'client certificate names no endpoint (no CN or urn:dc:endpoint: SAN)' };
   if (revocation.isRevoked(serial)) return { ok: false, cause: 'REVOKED', detail: `client certificate ${serial} is revoked`, clientId };
   return { ok: true, clientId, serial, notAfter: Date.parse(cert.valid_to) };
-}
-
-function clientIdOf(cn: string | string[] | undefined, san: string | undefined): string | undefined {
-  const uri = san?.split(/,\s*/).find((s) => s.startsWith('URI:urn:dc:endpoint:'));
-  if (uri) return uri.slice('URI:urn:dc:endpoint:'.length);
-  return Array.isArray(cn) ? cn[0] : cn;
 }
 
 /** A call relayed by a zone proxy: the proxy verified the certificate; the revocation list is checked again here. */

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { type ServerDuplexStream, ServerCredentials, type ServiceDefinition, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { commonV1, gatewayV1, type zoneProxyV1 as zp } from '@dc/proto';
-import { DomainError } from '@dc/service-kit';
+import { DomainError, tlsSocketOf } from '@dc/service-kit';
+import { endpointIdOf, UNKNOWN_CA_ERRORS } from '@dc/zone-link';
 import type { Logger } from 'pino';
 import type { LinkHub, RelayedStream } from '../link/link-hub';
 
@@ -42,8 +43,6 @@ export function endpointInboundCredentials(certChainPem: string, keyPem: string,
 type Verdict = { ok: true; identity: zp.EndpointIdentity } | { ok: false; failure: zp.HandshakeFailure; message: string };
 
 const CAUSE = commonV1.TlsFailureCause;
-const UNKNOWN_CA = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED']);
-
 /** Who the endpoint is, from its TLS socket; an anonymous identity is allowed for Enrol only. */
 export function verifyEndpoint(socket: TLSSocket | undefined, remote: string, trust: TrustState, method: string, now: Date): Verdict {
   const refuse = (cause: commonV1.TlsFailureCause, detail: string, clientId = '', serial = ''): Verdict => ({
@@ -57,18 +56,16 @@ export function verifyEndpoint(socket: TLSSocket | undefined, remote: string, tr
     return refuse(CAUSE.TLS_FAILURE_CAUSE_NO_CLIENT_CERTIFICATE, 'no client certificate was presented');
   }
   const serial = normaliseSerial(cert.serialNumber);
-  const uri = cert.subjectaltname?.split(/,\s*/).find((s) => s.startsWith('URI:urn:dc:endpoint:'));
-  const cn = Array.isArray(cert.subject?.CN) ? cert.subject.CN[0] : cert.subject?.CN;
-  const clientId = uri ? uri.slice('URI:urn:dc:endpoint:'.length) : (cn ?? '');
+  const clientId = endpointIdOf(cert);
   if (!socket.authorized) {
     const code = String(socket.authorizationError ?? 'UNKNOWN');
     if (code === 'CERT_HAS_EXPIRED') return refuse(CAUSE.TLS_FAILURE_CAUSE_CERTIFICATE_EXPIRED, `client certificate expired ${cert.valid_to} (${code})`, clientId, serial);
     if (code === 'CERT_NOT_YET_VALID') return refuse(CAUSE.TLS_FAILURE_CAUSE_CLOCK_SKEW, `client certificate not valid before ${cert.valid_from} (${code})`, clientId, serial);
-    if (UNKNOWN_CA.has(code)) return refuse(CAUSE.TLS_FAILURE_CAUSE_UNKNOWN_CA, `client certificate not issued by our CA (${code})`);
+    if (UNKNOWN_CA_ERRORS.has(code)) return refuse(CAUSE.TLS_FAILURE_CAUSE_UNKNOWN_CA, `client certificate not issued by our CA (${code})`);
     return refuse(CAUSE.TLS_FAILURE_CAUSE_OTHER, `client certificate refused (${code})`);
   }
   if (trust.revoked.has(serial)) return refuse(CAUSE.TLS_FAILURE_CAUSE_CERTIFICATE_REVOKED, `client certificate ${serial} is revoked`, clientId, serial);
-  if (!uri && !cn) return refuse(CAUSE.TLS_FAILURE_CAUSE_OTHER, 'client certificate names no endpoint (no CN or urn:dc:endpoint: SAN)');
+  if (!clientId) return refuse(CAUSE.TLS_FAILURE_CAUSE_OTHER, 'client certificate names no endpoint (no CN or urn:dc:endpoint: SAN)');
   return {
     ok: true,
     identity: {
@@ -79,21 +76,6 @@ export function verifyEndpoint(socket: TLSSocket | undefined, remote: string, tr
       remoteAddress: remote,
     },
   };
-}
-
-/**
- * The TLS socket under a grpc-js server call. getAuthContext() hides unverified peers, and the
- * proxy must tell expired from revoked from unknown (SPEC 3.4), so this reads the call's
- * internals (grpc-js 1.14: call.call[.nextCall…].stream.session.socket); tests cover it.
- */
-export function tlsSocketOf(call: object): TLSSocket | undefined {
-  let c: unknown = (call as { call?: unknown }).call;
-  for (let depth = 0; c && depth < 8; depth++) {
-    const socket = (c as { stream?: { session?: { socket?: unknown } } }).stream?.session?.socket;
-    if (socket && typeof (socket as TLSSocket).getPeerCertificate === 'function') return socket as TLSSocket;
-    c = (c as { nextCall?: unknown }).nextCall;
-  }
-  return undefined;
 }
 
 const DROP_METADATA = new Set(['content-type', 'te', 'grpc-timeout', 'grpc-accept-encoding', 'grpc-encoding', 'accept-encoding', 'host']);
