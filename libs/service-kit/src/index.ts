@@ -13,6 +13,7 @@ export {
   portSchema,
 } from './config';
 export { createLogger, type CreateLoggerOptions, REDACT_PATHS, type RootLogger } from './logger';
+export { LOG_RING_DEFAULTS, LogRing, type LogRingOptions } from './log-ring';
 export {
   AlreadyExists,
   DeadlineExceeded,

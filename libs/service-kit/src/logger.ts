@@ -1,6 +1,7 @@
 // The process's root pino logger, whose level can be changed while running (SPEC 1.7).
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { type LogLevel, LOG_LEVELS } from './config';
+import { LogRing, type LogRingOptions } from './log-ring';
 
 /** Paths never written to logs: tokens, secrets, keys, passwords, at any depth we use. */
 export const REDACT_PATHS = [
@@ -14,6 +15,10 @@ export interface RootLogger {
   /** Changes the level of the root logger and of every child made from it; affects future lines only. */
   setLevel(level: LogLevel): void;
   level(): LogLevel;
+  /** The most recent lines written (redacted, JSON, oldest first), for the support package (SPEC 1.7.1). */
+  recent(): string[];
+  /** The in-memory ring behind recent(); absent when createLogger was told `recentLines: false`. */
+  readonly ring?: LogRing;
 }
 
 export interface CreateLoggerOptions {
@@ -23,11 +28,18 @@ export interface CreateLoggerOptions {
   readonly destination?: DestinationStream;
   /** Extra redaction paths on top of REDACT_PATHS. */
   readonly redact?: readonly string[];
+  /** Bounds of the in-memory ring of recent lines (default 5000 lines / 4 MiB); false keeps none. */
+  readonly recentLines?: LogRingOptions | false;
 }
+
+// Every level reaches both streams: the logger's own (live) level is the only filter.
+const ALL_LEVELS = 'trace';
 
 export function createLogger(options: CreateLoggerOptions): RootLogger {
   // pino children copy the parent's level when made; track them so a live change reaches all.
   const children = new Set<WeakRef<Logger>>();
+  const ring = options.recentLines === false ? undefined : new LogRing(options.recentLines);
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
   const log = pino(
     {
       name: options.name,
@@ -40,7 +52,8 @@ export function createLogger(options: CreateLoggerOptions): RootLogger {
         children.add(new WeakRef(child));
       },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    // The ring gets the very bytes the destination gets, so it holds what redaction left.
+    ring ? pino.multistream([{ stream: destination, level: ALL_LEVELS }, { stream: ring, level: ALL_LEVELS }]) : destination,
   );
   return {
     log,
@@ -54,5 +67,7 @@ export function createLogger(options: CreateLoggerOptions): RootLogger {
       }
     },
     level: () => log.level as LogLevel,
+    recent: () => ring?.recent() ?? [],
+    ring,
   };
 }
