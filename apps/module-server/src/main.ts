@@ -118,7 +118,7 @@ void runService({
       sweepEveryMs: config.sweepSeconds * 1000,
       apiExtras: {
         logLevel: { get: () => root.level(), set: (level) => root.setLevel(level as LogLevel) },
-        support: { config },
+        support: { config, recentLogLines: () => root.recent() },
       },
     });
     // Zone proxies (SPEC 1.4.6) are records in settings: without settings there are none to link.

@@ -19,7 +19,7 @@ export interface SupportPackageInput {
   readonly logWindowMs: number;
   /** The effective configuration (secrets are redacted here, whatever the caller passes). */
   readonly config?: unknown;
-  /** Recent log lines kept in memory, newest last. */
+  /** Recent log lines kept in memory (service-kit's log ring: already redacted by pino), oldest first. */
   readonly recentLogLines?: () => readonly string[];
 }
 
@@ -42,6 +42,19 @@ export function scrubText(line: string): string {
   return line
     .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, '[private key removed]')
     .replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/gi, 'Bearer [redacted]');
+}
+
+/** The recent log lines in the package, JSONL; read from memory, never from a log file on disk. */
+export const LOG_FILE = 'logs/module-server.log';
+
+/** The lines within the log window (a line without a readable time is kept), scrubbed of free-text secrets. */
+function recentLogText(lines: readonly string[], since: number): string {
+  const kept = lines.filter((line) => {
+    const time = /"time":"([^"]+)"/.exec(line)?.[1];
+    const at = time === undefined ? Number.NaN : Date.parse(time);
+    return Number.isNaN(at) || at >= since;
+  });
+  return kept.length === 0 ? '' : `${kept.map(scrubText).join('\n')}\n`;
 }
 
 function certificateExpiry(file: string): { file: string; subject: string; notAfter: string } | undefined {
@@ -71,7 +84,7 @@ export async function buildSupportPackage(input: SupportPackageInput): Promise<{
     endpointsExpiringWithin30Days: endpoints.filter((e) => e.certNotAfter !== null && e.certNotAfter - input.now < 30 * 86_400_000).map((e) => ({ clientId: e.clientId, notAfter: new Date(e.certNotAfter!).toISOString() })),
   });
   add('zone-proxies.json', { note: 'zone proxy links are reported by the zone-links component', proxies: [] });
-  add('logs/recent.jsonl', (input.recentLogLines?.() ?? []).map(scrubText).join('\n'));
+  add(LOG_FILE, recentLogText(input.recentLogLines?.() ?? [], since));
   zip.end();
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {

@@ -3,7 +3,8 @@
 import { type CallOptions, credentials, Metadata } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { makeTempDir } from '@dc/service-kit/testing';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
+import type { ApiDeps } from '../api/api-services';
 import { StaticPermissions } from '../api/permission-checker';
 import { type Broker, startBroker } from '../broker';
 import { ManualClock } from '../clock';
@@ -50,7 +51,7 @@ export function unary<Req, Res>(
 let sharedCa: TestCa | undefined;
 let sharedServer: { certPem: string; keyPem: string } | undefined;
 
-export async function startHarness(opts: { gatewayPort?: number; reconnectSpreadMs?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { gatewayPort?: number; reconnectSpreadMs?: number; log?: Logger; apiExtras?: Partial<ApiDeps> } = {}): Promise<Harness> {
   // One CA and server certificate per test file: key generation is the slow part of a test.
   sharedCa ??= new TestCa();
   sharedServer ??= sharedCa.serverCertificate();
@@ -59,7 +60,7 @@ export async function startHarness(opts: { gatewayPort?: number; reconnectSpread
   const settings = new StaticSettings();
   const clock = new ManualClock(Date.now());
   const tmp = makeTempDir('dc-broker-it-');
-  const log = pino({ level: process.env.DC_TEST_LOG ?? 'silent' });
+  const log = opts.log ?? pino({ level: process.env.DC_TEST_LOG ?? 'silent' });
   const clients: ApiClients[] = [];
   const endpoints: TestEndpoint[] = [];
   let gatewayPort = opts.gatewayPort ?? 0;
@@ -71,6 +72,7 @@ export async function startHarness(opts: { gatewayPort?: number; reconnectSpread
       api: { host: '127.0.0.1', port: 0 },
       serverCertificate: { ca, names: ['localhost', '127.0.0.1'], tlsDir: join(tmp.dir, 'tls') },
       version: '0.1.0-test', sweepEveryMs: 3_600_000, reconnectSpreadMs: opts.reconnectSpreadMs ?? 1000, renewBeforeMs: 0, shutdownGraceMs: 100,
+      apiExtras: opts.apiExtras,
     });
   const h: Harness = {
     ca, settings, clock, dataDir: tmp.dir,
