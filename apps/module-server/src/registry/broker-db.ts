@@ -82,6 +82,15 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE alerts ADD COLUMN cleared_by TEXT NOT NULL DEFAULT '';
   ALTER TABLE alerts ADD COLUMN note TEXT NOT NULL DEFAULT '';
   `,
+  // 4: the content revision each endpoint reports, and its Configure Extension deployment
+  `
+  ALTER TABLE endpoints ADD COLUMN configuration_revision INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE endpoints ADD COLUMN configure_action_id TEXT;
+  ALTER TABLE endpoints ADD COLUMN configure_revision INTEGER;
+  ALTER TABLE endpoints ADD COLUMN configure_status TEXT;
+  ALTER TABLE endpoints ADD COLUMN configure_detail TEXT;
+  ALTER TABLE endpoints ADD COLUMN configure_updated_at INTEGER;
+  `,
 ];
 
 /** Opens (creating if needed) broker.db and brings its schema to the latest version. */

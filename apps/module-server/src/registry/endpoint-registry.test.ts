@@ -1,4 +1,9 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { makeTempDir } from '@dc/service-kit/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openBrokerDb } from './broker-db';
+import { EndpointRegistry } from './endpoint-registry';
 import { brokerFixture, type BrokerFixture, FACTS } from '../testing/broker-fixture';
 
 describe('endpoint registry', () => {
@@ -28,5 +33,38 @@ describe('endpoint registry', () => {
     const before = f.registry.require('ep-1');
     f.reopen();
     expect(f.registry.require('ep-1')).toEqual(before);
+  });
+
+  it('keeps the reported content revision and the Configure Extension deployment across a reopen', () => {
+    expect(f.registry.require('ep-1')).toMatchObject({ configurationRevision: 0, configureActionId: null, configureStatus: null });
+    f.registry.patch('ep-1', { configurationRevision: 7, configureActionId: 'a-1', configureRevision: 8, configureStatus: 'NOT_SUCCEEDED', configureDetail: 'recorder_files[0]: bad', configureUpdatedAt: 42 });
+    const before = f.registry.require('ep-1');
+    f.reopen();
+    expect(f.registry.require('ep-1')).toEqual(before);
+    expect(before).toMatchObject({ configurationRevision: 7, configureRevision: 8, configureStatus: 'NOT_SUCCEEDED' });
+  });
+});
+
+describe('broker.db migrations', () => {
+  it('brings a version 3 database forward, keeping its endpoints, with revision 0', () => {
+    const tmp = makeTempDir('dc-broker-mig-');
+    try {
+      const path = join(tmp.dir, 'broker.db');
+      const db = openBrokerDb(path);
+      db.exec('PRAGMA user_version = 3');
+      db.close();
+      // Rebuild a real version-3 endpoints table: the same columns without those of migration 4.
+      const raw = new Database(path);
+      const v4 = ['configuration_revision', 'configure_action_id', 'configure_revision', 'configure_status', 'configure_detail', 'configure_updated_at'];
+      for (const c of v4) raw.exec(`ALTER TABLE endpoints DROP COLUMN ${c}`);
+      raw.prepare(`INSERT INTO endpoints (client_id, enrolment, status, status_since) VALUES ('old-1', 'ENROLLED', 'OFFLINE', 1)`).run();
+      raw.close();
+      const again = openBrokerDb(path);
+      expect(again.pragma('user_version', { simple: true })).toBe(4);
+      expect(new EndpointRegistry(again).require('old-1')).toMatchObject({ status: 'OFFLINE', configurationRevision: 0, configureStatus: null });
+      again.close();
+    } finally {
+      tmp.remove();
+    }
   });
 });

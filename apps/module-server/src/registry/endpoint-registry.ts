@@ -1,6 +1,7 @@
 // The endpoint registry: every endpoint the broker knows, its identity, presence and the last
 // reasons it dropped (SPEC §3), kept in memory for speed and written through to broker.db.
 import { FailedPrecondition, NotFound } from '@dc/service-kit';
+import type { ActionStatus } from '../sessions/action-status';
 import type { BrokerDb } from './broker-db';
 
 /** SPEC §3.1: Online / Offline ("Managed (Offline)"); NEVER_CONNECTED until the first hello. */
@@ -43,6 +44,15 @@ export interface EndpointRecord extends EndpointFacts {
   readonly lastTlsFailureAt: number | null;
   readonly lastTlsFailureCause: TlsFailureCause | null;
   readonly lastTlsFailureDetail: string | null;
+  // Optional only so records built by hand (tests) need not list them; rows always carry them.
+  /** Content revision the endpoint reported applied in its last hello (EndpointConfiguration.revision). */
+  readonly configurationRevision?: number;
+  /** The last Configure Extension action sent (SPEC 1.7.3 "Configure Extension" deployment). */
+  readonly configureActionId?: string | null;
+  readonly configureRevision?: number | null;
+  readonly configureStatus?: ActionStatus | null;
+  readonly configureDetail?: string | null;
+  readonly configureUpdatedAt?: number | null;
 }
 
 interface Row {
@@ -72,6 +82,12 @@ interface Row {
   last_tls_failure_at: number | null;
   last_tls_failure_cause: string | null;
   last_tls_failure_detail: string | null;
+  configuration_revision: number;
+  configure_action_id: string | null;
+  configure_revision: number | null;
+  configure_status: string | null;
+  configure_detail: string | null;
+  configure_updated_at: number | null;
 }
 
 const COLUMNS: Record<keyof Omit<EndpointRecord, 'clientId'>, string> = {
@@ -100,6 +116,12 @@ const COLUMNS: Record<keyof Omit<EndpointRecord, 'clientId'>, string> = {
   lastTlsFailureAt: 'last_tls_failure_at',
   lastTlsFailureCause: 'last_tls_failure_cause',
   lastTlsFailureDetail: 'last_tls_failure_detail',
+  configurationRevision: 'configuration_revision',
+  configureActionId: 'configure_action_id',
+  configureRevision: 'configure_revision',
+  configureStatus: 'configure_status',
+  configureDetail: 'configure_detail',
+  configureUpdatedAt: 'configure_updated_at',
 };
 
 const EMPTY_FACTS: EndpointFacts = { hostname: '', ips: [], os: '', agentVersion: '', toolsVersion: '', actionLock: false, recorderStatus: '', route: 'direct' };
@@ -254,5 +276,11 @@ function fromRow(r: Row): EndpointRecord {
     lastTlsFailureAt: r.last_tls_failure_at,
     lastTlsFailureCause: r.last_tls_failure_cause as TlsFailureCause | null,
     lastTlsFailureDetail: r.last_tls_failure_detail,
+    configurationRevision: r.configuration_revision,
+    configureActionId: r.configure_action_id,
+    configureRevision: r.configure_revision,
+    configureStatus: r.configure_status as ActionStatus | null,
+    configureDetail: r.configure_detail,
+    configureUpdatedAt: r.configure_updated_at,
   };
 }
