@@ -22,6 +22,8 @@ const STATUS: Record<EndpointRecord['status'], ms.EndpointStatus> = {
   NEVER_CONNECTED: ms.EndpointStatus.ENDPOINT_STATUS_NEVER_CONNECTED,
   ONLINE: ms.EndpointStatus.ENDPOINT_STATUS_ONLINE,
   OFFLINE: ms.EndpointStatus.ENDPOINT_STATUS_OFFLINE,
+  STOPPED: ms.EndpointStatus.ENDPOINT_STATUS_STOPPED,
+  REMOVED: ms.EndpointStatus.ENDPOINT_STATUS_REMOVED,
 };
 
 export function route(e: EndpointRecord): ms.Route {
@@ -128,6 +130,8 @@ const STEP: Record<DiagnosisVerdict, ms.DiagnosisStep> = {
   CLOCK_SKEW: ms.DiagnosisStep.DIAGNOSIS_STEP_CLOCK_SKEW,
   NEVER_CONNECTED: ms.DiagnosisStep.DIAGNOSIS_STEP_NEVER_CONNECTED,
   OFFLINE: ms.DiagnosisStep.DIAGNOSIS_STEP_OFFLINE,
+  STOPPED: ms.DiagnosisStep.DIAGNOSIS_STEP_STOPPED,
+  REMOVED: ms.DiagnosisStep.DIAGNOSIS_STEP_REMOVED,
   NOT_CONNECTED: ms.DiagnosisStep.DIAGNOSIS_STEP_OFFLINE,
   TIMEOUT: ms.DiagnosisStep.DIAGNOSIS_STEP_TIMEOUT,
   AMBIGUOUS_TARGET: ms.DiagnosisStep.DIAGNOSIS_STEP_AMBIGUOUS_TARGET,
@@ -142,7 +146,7 @@ export function diagnosis(d: Diagnosis, e: EndpointRecord | undefined, candidate
     step,
     clientId: e?.clientId ?? '',
     hostName: e?.hostname ?? '',
-    offlineSinceTime: e?.status === 'OFFLINE' ? date(e.statusSince) : undefined,
+    offlineSinceTime: e?.status === 'OFFLINE' || e?.status === 'STOPPED' ? date(e.statusSince) : undefined,
     lastSeenTime: date(e?.lastHeartbeatAt),
     lastDisconnect: e ? disconnectInfo(e) : undefined,
     observedClockSkew: e?.clockSkewMs === null || e?.clockSkewMs === undefined ? undefined : duration(e.clockSkewMs),

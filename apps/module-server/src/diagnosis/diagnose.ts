@@ -12,6 +12,8 @@ export type DiagnosisVerdict =
   | 'CLOCK_SKEW'
   | 'NEVER_CONNECTED'
   | 'OFFLINE'
+  | 'STOPPED'
+  | 'REMOVED'
   | 'NOT_CONNECTED'
   | 'TIMEOUT'
   | 'AMBIGUOUS_TARGET'
@@ -61,6 +63,11 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
   }
   pass('known endpoint', `${e.hostname || '(no hostname yet)'} (${e.clientId})`);
 
+  if (e.status === 'REMOVED') {
+    return fail('REMOVED', 'tools installed', `the endpoint removed its Direct Connect tools at ${iso(e.statusSince)}`,
+      `endpoint ${e.clientId} removed its Direct Connect tools at ${iso(e.statusSince)} (Remove Tools / uninstall); reinstall the package to bring it back`);
+  }
+
   if (e.enrolment !== 'ENROLLED') {
     return fail('NEVER_ENROLLED', 'enrolled', e.enrolmentDetail ?? 'the endpoint never completed enrolment',
       `endpoint ${e.clientId} never enrolled${e.enrolmentDetail ? `: ${e.enrolmentDetail}` : ''}; reinstall its package with a valid enrolment token`);
@@ -83,6 +90,12 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
         `the broker FQDN "${input.fqdn.name}" does not resolve from the broker (${input.fqdn.detail}); endpoints cannot find it either — fix DNS or the connection settings`);
     }
     pass('FQDN resolves', `${input.fqdn.name}: ${input.fqdn.detail}`);
+  }
+
+  // A machine that said it was shutting down reads "stopped" (SPEC §3.2), unless a refused handshake came after.
+  if (e.status === 'STOPPED' && !input.connected && !(e.lastTlsFailureAt !== null && e.lastTlsFailureAt > e.statusSince)) {
+    return fail('STOPPED', 'online', `stopped since ${iso(e.statusSince)}: the endpoint said its machine was shutting down`,
+      `endpoint ${e.clientId} is stopped since ${iso(e.statusSince)}: its machine was shut down (it said so before leaving); it comes back when the machine starts`);
   }
 
   const tlsAfterConnect = e.lastTlsFailureAt !== null && (e.connectedAt === null || e.lastTlsFailureAt > e.connectedAt);

@@ -11,6 +11,8 @@ export type BrokerEventKind =
   | 'ENDPOINT_OFFLINE'
   | 'ENDPOINT_CONNECTED'
   | 'ENDPOINT_DISCONNECTED'
+  | 'ENDPOINT_STOPPED'
+  | 'ENDPOINT_REMOVED'
   | 'ENDPOINT_CERTIFICATE_RENEWED'
   | 'HANDSHAKE_REFUSED'
   | 'ALERT_RAISED'
@@ -18,7 +20,10 @@ export type BrokerEventKind =
   | 'ALERT_CLEARED'
   | 'SESSION_OPENED'
   | 'SESSION_CLOSED'
-  | 'KEY_RETRIEVED';
+  | 'KEY_RETRIEVED'
+  | 'UNINSTALL_STARTED'
+  | 'UNINSTALL_FINISHED'
+  | 'UNINSTALL_FAILED';
 
 export interface BrokerEvent {
   readonly id: number;

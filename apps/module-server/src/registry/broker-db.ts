@@ -91,6 +91,31 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE endpoints ADD COLUMN configure_detail TEXT;
   ALTER TABLE endpoints ADD COLUMN configure_updated_at INTEGER;
   `,
+  // 5: the last Goodbye an endpoint sent (why it left on purpose), and the uninstall record
+  // (SPEC 1.7.4) with one row per endpoint asked to remove its tools
+  `
+  ALTER TABLE endpoints ADD COLUMN goodbye_reason TEXT;
+  ALTER TABLE endpoints ADD COLUMN goodbye_at INTEGER;
+  CREATE TABLE uninstall (
+    id                   INTEGER PRIMARY KEY CHECK (id = 1),
+    phase                TEXT NOT NULL,
+    started_at           INTEGER NOT NULL,
+    finished_at          INTEGER,
+    endpoint_timeout_ms  INTEGER NOT NULL,
+    remove_recorder_data INTEGER NOT NULL DEFAULT 0,
+    started_by           TEXT NOT NULL DEFAULT '',
+    warnings             TEXT NOT NULL DEFAULT '[]',
+    detail               TEXT NOT NULL DEFAULT ''
+  );
+  CREATE TABLE uninstall_targets (
+    client_id  TEXT PRIMARY KEY,
+    os         TEXT NOT NULL DEFAULT '',
+    action_id  TEXT,
+    outcome    TEXT NOT NULL DEFAULT 'PENDING',
+    detail     TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** Opens (creating if needed) broker.db and brings its schema to the latest version. */

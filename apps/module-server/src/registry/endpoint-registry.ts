@@ -4,8 +4,14 @@ import { FailedPrecondition, NotFound } from '@dc/service-kit';
 import type { ActionStatus } from '../sessions/action-status';
 import type { BrokerDb } from './broker-db';
 
-/** SPEC §3.1: Online / Offline ("Managed (Offline)"); NEVER_CONNECTED until the first hello. */
-export type EndpointStatus = 'NEVER_CONNECTED' | 'ONLINE' | 'OFFLINE';
+/**
+ * SPEC §3.1: Online / Offline ("Managed (Offline)"); NEVER_CONNECTED until the first hello;
+ * STOPPED when its last channel ended with a Goodbye saying the machine shuts down (SPEC §3.2);
+ * REMOVED when it said goodbye after Remove Tools (SPEC 1.7.4).
+ */
+export type EndpointStatus = 'NEVER_CONNECTED' | 'ONLINE' | 'OFFLINE' | 'STOPPED' | 'REMOVED';
+/** Why an endpoint closed its control channel on purpose (gateway Goodbye). */
+export type GoodbyeReason = 'UNSPECIFIED' | 'MACHINE_SHUTDOWN' | 'AGENT_RESTART' | 'AGENT_STOPPED' | 'TOOLS_REMOVED';
 export type EnrolmentState = 'ENROLLED' | 'NOT_ENROLLED';
 /** Why the last control channel ended. */
 export type DisconnectReason = 'CLEAN_CLOSE' | 'TRANSPORT_ERROR' | 'TLS_FAILURE' | 'BROKER_SHUTDOWN' | 'REPLACED';
@@ -53,6 +59,9 @@ export interface EndpointRecord extends EndpointFacts {
   readonly configureStatus?: ActionStatus | null;
   readonly configureDetail?: string | null;
   readonly configureUpdatedAt?: number | null;
+  /** The Goodbye of the current or last control channel, if it sent one. */
+  readonly goodbyeReason?: GoodbyeReason | null;
+  readonly goodbyeAt?: number | null;
 }
 
 interface Row {
@@ -88,6 +97,8 @@ interface Row {
   configure_status: string | null;
   configure_detail: string | null;
   configure_updated_at: number | null;
+  goodbye_reason: string | null;
+  goodbye_at: number | null;
 }
 
 const COLUMNS: Record<keyof Omit<EndpointRecord, 'clientId'>, string> = {
@@ -122,6 +133,8 @@ const COLUMNS: Record<keyof Omit<EndpointRecord, 'clientId'>, string> = {
   configureStatus: 'configure_status',
   configureDetail: 'configure_detail',
   configureUpdatedAt: 'configure_updated_at',
+  goodbyeReason: 'goodbye_reason',
+  goodbyeAt: 'goodbye_at',
 };
 
 const EMPTY_FACTS: EndpointFacts = { hostname: '', ips: [], os: '', agentVersion: '', toolsVersion: '', actionLock: false, recorderStatus: '', route: 'direct' };
@@ -206,6 +219,12 @@ export class EndpointRegistry {
     this.dirtyHeartbeats.add(clientId);
   }
 
+  /** Forgets every endpoint held in memory (uninstall, after the rows were deleted). */
+  forgetAll(): void {
+    this.byId.clear();
+    this.dirtyHeartbeats.clear();
+  }
+
   /** Writes heartbeat times held in memory; returns how many were written. */
   flushHeartbeats(): number {
     if (this.dirtyHeartbeats.size === 0) return 0;
@@ -282,5 +301,7 @@ function fromRow(r: Row): EndpointRecord {
     configureStatus: r.configure_status as ActionStatus | null,
     configureDetail: r.configure_detail,
     configureUpdatedAt: r.configure_updated_at,
+    goodbyeReason: r.goodbye_reason as GoodbyeReason | null,
+    goodbyeAt: r.goodbye_at,
   };
 }
