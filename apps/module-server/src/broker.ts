@@ -24,6 +24,7 @@ import type { SettingsSource } from './settings-link/settings-source';
 import { type ApiDeps, apiServices } from './api/api-services';
 import type { RelayedGateway } from './zone-links/relayed-call';
 import type { PermissionChecker } from './api/permission-checker';
+import { Uninstaller } from './uninstall/uninstaller';
 
 export interface BrokerOptions {
   readonly dataDir: string;
@@ -67,6 +68,8 @@ export interface Broker {
   readonly gatewayHandlers: RelayedGateway;
   /** The gateway certificate in use and its renewal. */
   readonly certificates: ServerCertificates;
+  /** SPEC 1.7.4 uninstall. */
+  readonly uninstall: Uninstaller;
   stop(): Promise<void>;
 }
 
@@ -81,12 +84,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const sessionStore = new SessionStore({ db, clock, log });
   const sessions = new SessionBroker({ store: sessionStore, registry, hub, events, settings: opts.settings, clock, log });
   const enrolment = new Enrolment({ issuer: opts.issuer, registry, events, clock, log });
+  const uninstall = new Uninstaller({ db, registry, events, hub, sessions, presence, clock, log });
   const metrics = opts.metricsRegistry ? new BrokerMetrics(opts.metricsRegistry, { registry, hub, clock }) : undefined;
 
   // One gateway implementation serves direct endpoints on :17475 and relayed ones from zone proxies.
   const gatewayBinding = gatewayService({
     registry, presence, events, enrolment, revocation: opts.revocation, hub, sessions, settings: opts.settings, clock, log, metrics,
-    brokerVersion: opts.version, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86_400_000,
+    brokerVersion: opts.version, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86_400_000, uninstall,
   });
   const tls = opts.gateway.tls;
   if (!tls.certPem || !tls.keyPem) throw new Error('the gateway needs a server certificate and key');
@@ -116,7 +120,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       credentials: opts.api.credentials,
       services: apiServices({
         registry, events, sessions, sessionStore, hub, presence, settings: opts.settings, permissions: opts.permissions, revocation: opts.revocation, clock, log, metrics,
-        version: opts.version, dataDir: opts.dataDir, certificates, ...opts.apiExtras,
+        version: opts.version, dataDir: opts.dataDir, certificates, uninstall, ...opts.apiExtras,
       }),
       descriptorSetBase64: DESCRIPTOR_SET_BASE64,
       log,
@@ -132,6 +136,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     try {
       presence.sweep();
       sessions.sweep();
+      uninstall.tick();
     } catch (err) {
       log.error({ err }, 'sweep failed');
     }
@@ -141,7 +146,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   return {
     gatewayPort: gatewayServer.port,
     apiPort: apiServer.port,
-    db, registry, events, presence, hub, sessions, sessionStore, metrics,
+    db, registry, events, presence, hub, sessions, sessionStore, metrics, uninstall,
     gatewayHandlers: gatewayBinding.implementation as unknown as RelayedGateway,
     certificates,
     async stop() {

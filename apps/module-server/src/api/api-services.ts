@@ -23,6 +23,7 @@ import type { PermissionChecker } from './permission-checker';
 import { makeRpc } from './rpc';
 import { buildSupportPackage, CHUNK_BYTES, sha256 } from '../support-package/support-package';
 import * as pb from './to-proto';
+import { type Uninstaller, uninstallStatusProto } from '../uninstall/uninstaller';
 
 export interface ApiDeps {
   readonly registry: EndpointRegistry;
@@ -47,6 +48,8 @@ export interface ApiDeps {
   readonly certificates?: ServerCertificates;
   /** Clock skew beyond this is reported (TLS validity needs both clocks right). */
   readonly clockSkewToleranceMs?: number;
+  /** SPEC 1.7.4 uninstall. */
+  readonly uninstall?: Uninstaller;
 }
 
 /** A SessionError chunk from the endpoint, as the gRPC status of the same name. */
@@ -419,8 +422,18 @@ export function apiServices(deps: ApiDeps): GrpcServiceBinding[] {
       deps.log.info({ by: ctx.principal.name, serial: s.serial }, 'server certificate renewed on request');
       return { serverCertificate: s };
     }),
-    uninstall: rpc.unary(`${A}Uninstall`, 'SETTINGS_WRITE', notBuilt('Uninstall')),
-    getUninstallStatus: rpc.unary(`${A}GetUninstallStatus`, 'SETTINGS_READ', notBuilt('GetUninstallStatus')),
+    uninstall: rpc.unary(`${A}Uninstall`, 'SETTINGS_WRITE', (req: ms.UninstallRequest, ctx) => {
+      if (!deps.uninstall) return notBuilt('Uninstall')();
+      const view = deps.uninstall.request({
+        confirmation: req.confirmation, dryRun: req.dryRun, removeRecorderData: req.removeRecorderData, by: ctx.principal.name,
+        endpointTimeoutMs: req.endpointTimeout ? pb.durationMs(req.endpointTimeout, 0) : undefined,
+      });
+      return { status: uninstallStatusProto(view) };
+    }),
+    getUninstallStatus: rpc.unary(`${A}GetUninstallStatus`, 'SETTINGS_READ', () => {
+      if (!deps.uninstall) return notBuilt('GetUninstallStatus')();
+      return { status: uninstallStatusProto(deps.uninstall.status()) };
+    }),
   };
 
   return [

@@ -14,6 +14,7 @@ import type { BrokerMetrics } from '../metrics/broker-metrics';
 import type { DisconnectReason, EndpointRegistry, TlsFailureCause } from '../registry/endpoint-registry';
 import type { SessionBroker } from '../sessions/session-broker';
 import type { SettingsSource } from '../settings-link/settings-source';
+import type { Uninstaller } from '../uninstall/uninstaller';
 import type { ControlChannelHub, LiveChannel } from './control-channels';
 import { relayedPeerOf } from '../zone-links/relayed-call';
 import { identifyPeer, identifyRelayedPeer, type PeerIdentity } from './peer-identity';
@@ -35,6 +36,8 @@ export interface GatewayDeps {
   readonly renewBeforeMs: number;
   /** The endpoint must send Hello this soon after opening the channel. */
   readonly helloTimeoutMs?: number;
+  /** SPEC 1.7.4: Remove Tools to endpoints as they connect, and their answers. */
+  readonly uninstall?: Pick<Uninstaller, 'onControlChannelOpen' | 'onActionStatus'>;
 }
 
 type Ok = Extract<PeerIdentity, { ok: true }>;
@@ -197,6 +200,7 @@ export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
           });
         }
         clog.debug({ remote }, 'control channel open');
+        deps.uninstall?.onControlChannelOpen(clientId);
       };
 
       call.on('data', (req: gateway.ControlChannelRequest) => {
@@ -219,9 +223,13 @@ export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
             case 'actionStatus':
               deps.presence.heartbeat(clientId);
               deps.sessions.onActionStatus(clientId, m.value);
+              deps.uninstall?.onActionStatus(clientId, m.value);
               break;
             case 'pong':
               deps.hub.pong(m.value);
+              break;
+            case 'goodbye':
+              deps.presence.goodbye(clientId, m.value.reason, m.value.detail);
               break;
             case 'recorderStatus':
               deps.registry.patch(clientId, { recorderStatus: common.recorderStateToJSON(m.value.state).replace(/^RECORDER_STATE_/, '') });
