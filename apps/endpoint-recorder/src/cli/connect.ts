@@ -126,7 +126,7 @@ export async function connectCommand(opts: ConnectOptions, io: Io = stdio): Prom
       // Reveal and Protect (SPEC 1.1.3); the key store lives in the tools directory.
       findFiles: (search) => findFiles(search),
       validatePatterns,
-      retrieveKey: (r) => retrieveKey(r, { dir: keyStoreDir(opts.config) }),
+      retrieveKey: (r, context) => retrieveKey(r, { dir: keyStoreDir(opts.config) }, context),
     },
     log,
   });

@@ -6,7 +6,7 @@ import { commonV1 as common, gatewayV1 as gateway, type sessionV1 } from '@dc/pr
 import { Backoff, type BackoffOptions, goawayDelay } from './backoff';
 import { classifyConnectError } from './connect-failure';
 import { certificateNotAfter, type EndpointIdentity, type IdentityStore, newKeyAndCsr } from './identity-store';
-import { answerRequest, type ResponsePayload, type SessionRequestHandlers } from './session-requests';
+import { answerRequest, type ResponsePayload, type SessionRequestContext, type SessionRequestHandlers } from './session-requests';
 import { type Route, RouteSelector } from './routes';
 
 /** SPEC 1.4.4: what this endpoint accepts while its action lock is on. */
@@ -317,7 +317,7 @@ export class EndpointAgent {
       switch (kind.$case) {
         case 'openSession':
           this.status(call, action.actionId, S.ACTION_STATUS_RUNNING, 'attaching the session stream');
-          this.attach(kind.value.sessionId, action.actionId);
+          this.attach(kind.value.sessionId, action.actionId, kind.value.moduleName);
           return;
         case 'renewCertificate':
           this.status(call, action.actionId, S.ACTION_STATUS_RUNNING);
@@ -367,7 +367,7 @@ export class EndpointAgent {
     this.opts.log.info({ notAfter: res.notAfter?.toISOString() }, 'endpoint certificate renewed');
   }
 
-  private attach(sessionId: string, actionId: string): void {
+  private attach(sessionId: string, actionId: string, moduleName: string): void {
     const stream = this.client!.sessionStream();
     this.sessions.set(sessionId, stream);
     const inFlight = new Map<string, { cancelled: boolean }>();
@@ -377,7 +377,7 @@ export class EndpointAgent {
       else if (msg?.$case === 'request') {
         const flag = { cancelled: false };
         inFlight.set(msg.value.requestId, flag);
-        void this.answer(stream, msg.value, flag).finally(() => inFlight.delete(msg.value.requestId));
+        void this.answer(stream, msg.value, flag, { sessionId, moduleName }).finally(() => inFlight.delete(msg.value.requestId));
       } else if (msg?.$case === 'cancel') {
         const f = inFlight.get(msg.value.requestId);
         if (f) f.cancelled = true;
@@ -396,7 +396,12 @@ export class EndpointAgent {
   }
 
   /** Streams the answer, marking the final chunk `last` (one chunk of lookahead). */
-  private async answer(stream: ClientDuplexStream<gateway.SessionStreamRequest, gateway.SessionStreamResponse>, req: sessionV1.SessionRequest, flag: { cancelled: boolean }): Promise<void> {
+  private async answer(
+    stream: ClientDuplexStream<gateway.SessionStreamRequest, gateway.SessionStreamResponse>,
+    req: sessionV1.SessionRequest,
+    flag: { cancelled: boolean },
+    from: Omit<SessionRequestContext, 'requestId'>,
+  ): Promise<void> {
     let index = 0;
     let pending: ResponsePayload | undefined;
     const write = (payload: ResponsePayload, last: boolean) =>
@@ -404,7 +409,7 @@ export class EndpointAgent {
         if (!stream.write({ message: { $case: 'response', value: { requestId: req.requestId, chunkIndex: index++, last, payload } } })) stream.once('drain', resolve);
         else resolve();
       });
-    for await (const payload of answerRequest(req, { now: this.now, ...this.opts.handlers })) {
+    for await (const payload of answerRequest(req, { now: this.now, ...this.opts.handlers }, from)) {
       if (flag.cancelled) {
         await write({ $case: 'error', value: { code: 8, message: 'the request was cancelled', field: '' } }, true);
         return;

@@ -1,10 +1,10 @@
 import { constants, generateKeyPairSync, privateDecrypt, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sessionV1 as session } from '@dc/proto';
 import { makeTempDir } from '@dc/service-kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { keyStoreDir, retrieveKey } from '../protect/key-store';
+import { accessLogPath, type KeyAccessRecord, keyStoreDir, retrieveKey } from '../protect/key-store';
 import { findFiles } from '../reveal/file-search';
 import { validatePatterns } from '../reveal/patterns';
 import { answerRequest, type ResponsePayload, type SessionRequestHandlers } from './session-requests';
@@ -15,11 +15,11 @@ describe('Reveal and Protect answered through a session request', () => {
   const handlers: SessionRequestHandlers = {
     findFiles: (s) => findFiles(s, { chunkSize: 2 }),
     validatePatterns,
-    retrieveKey: (r) => retrieveKey(r, { dir: keyStoreDir(tmp.dir) }),
+    retrieveKey: (r, context) => retrieveKey(r, { dir: keyStoreDir(tmp.dir) }, context),
   };
-  const ask = async (payload: session.SessionRequest['payload']) => {
+  const ask = async (payload: session.SessionRequest['payload'], requestId = 'r1') => {
     const out: ResponsePayload[] = [];
-    for await (const p of answerRequest({ requestId: 'r1', timeout: undefined, payload }, handlers)) out.push(p);
+    for await (const p of answerRequest({ requestId, timeout: undefined, payload }, handlers, { sessionId: 'sess-7', moduleName: 'protect' })) out.push(p);
     return out;
   };
 
@@ -50,11 +50,19 @@ describe('Reveal and Protect answered through a session request', () => {
     const secret = randomBytes(32);
     writeFileSync(join(dir, 'volume.key'), secret, { mode: 0o600 });
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const [answer] = await ask({ $case: 'retrieveKey', value: { keyId: 'volume', justification: 'restore', recipientPublicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() } });
+    const [answer] = await ask({ $case: 'retrieveKey', value: { keyId: 'volume', justification: 'restore', recipientPublicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() } }, 'req-allowed');
     expect(answer!.$case).toBe('key');
     const key = answer!.$case === 'key' ? answer.value : undefined;
     expect(privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, key!.keyMaterial).equals(secret)).toBe(true);
-    const [refused] = await ask({ $case: 'retrieveKey', value: { keyId: 'a/b', justification: 'x', recipientPublicKeyPem: '' } });
+    const [refused] = await ask({ $case: 'retrieveKey', value: { keyId: 'a/b', justification: 'x', recipientPublicKeyPem: '' } }, 'req-refused');
     expect(refused).toMatchObject({ $case: 'error', value: { code: session.SessionErrorCode.SESSION_ERROR_CODE_INVALID_ARGUMENT, field: 'retrieve_key.key_id' } });
+  });
+
+  it('records in access.log the session, module and request of every retrieval, allowed and refused', () => {
+    const records = readFileSync(accessLogPath(keyStoreDir(tmp.dir)), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as KeyAccessRecord);
+    expect(records.map((r) => [r.sessionId, r.moduleName, r.requestId, r.keyId, r.outcome])).toEqual([
+      ['sess-7', 'protect', 'req-allowed', 'volume', 'allowed'],
+      ['sess-7', 'protect', 'req-refused', 'a/b', 'refused'],
+    ]);
   });
 });

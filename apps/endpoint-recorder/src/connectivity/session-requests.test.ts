@@ -12,7 +12,7 @@ const RECORDER = join(workspaceRoot, 'apps', 'endpoint-recorder', 'dist', 'main.
 
 async function all(req: session.SessionRequest['payload'], db?: MonitorDb): Promise<ResponsePayload[]> {
   const out: ResponsePayload[] = [];
-  for await (const p of answerRequest({ requestId: 'r1', timeout: undefined, payload: req }, { monitorDb: db ? () => db : undefined, now: () => Date.UTC(2030, 0, 1) })) out.push(p);
+  for await (const p of answerRequest({ requestId: 'r1', timeout: undefined, payload: req }, { monitorDb: db ? () => db : undefined, now: () => Date.UTC(2030, 0, 1) }, { sessionId: 's1', moduleName: 'trace' })) out.push(p);
   return out;
 }
 

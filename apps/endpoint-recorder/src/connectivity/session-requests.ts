@@ -6,6 +6,14 @@ import { commonV1 as common, sessionV1 as session } from '@dc/proto';
 
 export type ResponsePayload = NonNullable<session.SessionResponse['payload']>;
 
+/** Who asked: the session the request came on, the module that opened it, and the request — for the records a request leaves (Protect's access.log). */
+export interface SessionRequestContext {
+  readonly sessionId: string;
+  /** From the Open Session action, e.g. "performance". */
+  readonly moduleName: string;
+  readonly requestId: string;
+}
+
 /** What the recorder provides; any handler left out answers UNIMPLEMENTED. */
 export interface SessionRequestHandlers {
   /** monitor.db, opened for reading (the recorder owns writing). */
@@ -15,7 +23,7 @@ export interface SessionRequestHandlers {
   readonly recreateDatabase?: () => session.DatabaseRecreationResult;
   readonly findFiles?: (search: session.FileSearch) => AsyncIterable<session.FileSearchChunk> | Iterable<session.FileSearchChunk>;
   readonly validatePatterns?: (v: session.PatternValidation) => session.PatternValidationResult;
-  readonly retrieveKey?: (r: session.KeyRetrieval) => session.RetrievedKey;
+  readonly retrieveKey?: (r: session.KeyRetrieval, context: SessionRequestContext) => session.RetrievedKey;
   readonly now?: () => number;
 }
 
@@ -44,8 +52,9 @@ const unimplemented = (what: string) => new SessionRequestError(session.SessionE
 const invalid = (field: string, message: string) => new SessionRequestError(session.SessionErrorCode.SESSION_ERROR_CODE_INVALID_ARGUMENT, field, message);
 
 /** Yields the response payloads for one request, in order; an error is always the last. */
-export async function* answerRequest(req: session.SessionRequest, h: SessionRequestHandlers): AsyncGenerator<ResponsePayload> {
+export async function* answerRequest(req: session.SessionRequest, h: SessionRequestHandlers, from: Omit<SessionRequestContext, 'requestId'>): AsyncGenerator<ResponsePayload> {
   const now = h.now ?? Date.now;
+  const context: SessionRequestContext = { sessionId: from.sessionId, moduleName: from.moduleName, requestId: req.requestId };
   try {
     const p = req.payload;
     if (!p) throw invalid('payload', 'the request carries no payload');
@@ -88,7 +97,7 @@ export async function* answerRequest(req: session.SessionRequest, h: SessionRequ
         return;
       case 'retrieveKey':
         if (!h.retrieveKey) throw unimplemented('key retrieval (Protect)');
-        yield { $case: 'key', value: h.retrieveKey(p.value) };
+        yield { $case: 'key', value: h.retrieveKey(p.value, context) };
         return;
       case 'generic':
         throw unimplemented(`operation "${p.value.operation}"`);

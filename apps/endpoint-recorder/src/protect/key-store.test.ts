@@ -15,7 +15,8 @@ describe('Protect key store', () => {
   const aes = randomBytes(32);
   const clock = () => Date.UTC(2030, 0, 1);
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const retrieve = (r: Partial<session.KeyRetrieval>, uid?: number) => retrieveKey(session.KeyRetrieval.fromPartial({ justification: 'incident 42', ...r }), { dir, clock, uid });
+  const context = { sessionId: 'sess-1', moduleName: 'protect', requestId: 'req-1' };
+  const retrieve = (r: Partial<session.KeyRetrieval>, uid?: number) => retrieveKey(session.KeyRetrieval.fromPartial({ justification: 'incident 42', ...r }), { dir, clock, uid }, context);
   const refusal = (r: Partial<session.KeyRetrieval>, uid?: number) => {
     try {
       retrieve(r, uid);
@@ -42,7 +43,7 @@ describe('Protect key store', () => {
     expect(key).toMatchObject({ keyId: 'disk', algorithm: 'AES-256', wrapped: false });
     expect(Buffer.from(key.keyMaterial).equals(aes)).toBe(true);
     const last = log().at(-1)!;
-    expect(last).toEqual({ time: '2030-01-01T00:00:00.000Z', keyId: 'disk', justification: 'incident 42', wrapped: false, outcome: 'allowed' });
+    expect(last).toEqual({ time: '2030-01-01T00:00:00.000Z', sessionId: 'sess-1', moduleName: 'protect', requestId: 'req-1', keyId: 'disk', justification: 'incident 42', wrapped: false, outcome: 'allowed' });
     expect(readFileSync(accessLogPath(dir), 'utf8')).not.toContain(aes.toString('hex'));
     expect(statSync(accessLogPath(dir)).mode & 0o777).toBe(0o600);
   });
@@ -64,6 +65,7 @@ describe('Protect key store', () => {
     const refused = log().filter((r) => r.outcome === 'refused');
     expect(refused.map((r) => r.keyId)).toEqual(['loose', 'linked', 'disk']);
     expect(refused[0]!.reason).toMatch(/mode 0644/);
+    expect(refused[0]).toMatchObject(context);
   });
 
   it('refuses key ids with path separators, missing keys, a missing justification and a weak recipient key, naming the field', () => {

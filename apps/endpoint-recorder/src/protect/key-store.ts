@@ -5,7 +5,7 @@ import { constants as cryptoConstants, createPublicKey, publicEncrypt, type KeyO
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { sessionV1 as session } from '@dc/proto';
-import { SessionRequestError } from '../connectivity/session-requests';
+import { type SessionRequestContext, SessionRequestError } from '../connectivity/session-requests';
 
 /** A key id: a file name, never a path (letters, digits, '.', '_', '-'; 1–128 characters; no leading dot). */
 export const KEY_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
@@ -22,9 +22,12 @@ export interface KeyStoreOptions {
   readonly clock?: () => number;
 }
 
-/** One line of access.log. Never the key. */
+/** One line of access.log: when, who asked (session, module, request), which key and why. Never the key. */
 export interface KeyAccessRecord {
   readonly time: string;
+  readonly sessionId: string;
+  readonly moduleName: string;
+  readonly requestId: string;
   readonly keyId: string;
   readonly justification: string;
   readonly wrapped: boolean;
@@ -111,14 +114,18 @@ function readKeyFile(dir: string, keyId: string, uid: number): { material: Buffe
   }
 }
 
-/** Key retrieval (Protect, SPEC 1.1.3): checks, reads, wraps and records; refusals are recorded too. */
-export function retrieveKey(r: session.KeyRetrieval, opts: KeyStoreOptions): session.RetrievedKey {
+// The context comes from the broker; bounded so a record stays one short line.
+const MAX_CONTEXT = 200;
+
+/** Key retrieval (Protect, SPEC 1.1.3): checks, reads, wraps and records who asked; refusals are recorded too. */
+export function retrieveKey(r: session.KeyRetrieval, opts: KeyStoreOptions, context: SessionRequestContext): session.RetrievedKey {
   const clock = opts.clock ?? Date.now;
   const uid = opts.uid ?? process.getuid?.() ?? -1;
   const keyId = r.keyId.slice(0, 200);
   const justification = r.justification.slice(0, MAX_JUSTIFICATION);
   const wrapped = r.recipientPublicKeyPem !== '';
-  const record = (outcome: 'allowed' | 'refused', reason?: string) => appendAccess(opts.dir, { time: new Date(clock()).toISOString(), keyId, justification, wrapped, outcome, ...(reason ? { reason } : {}) });
+  const who = { sessionId: context.sessionId.slice(0, MAX_CONTEXT), moduleName: context.moduleName.slice(0, MAX_CONTEXT), requestId: context.requestId.slice(0, MAX_CONTEXT) };
+  const record = (outcome: 'allowed' | 'refused', reason?: string) => appendAccess(opts.dir, { time: new Date(clock()).toISOString(), ...who, keyId, justification, wrapped, outcome, ...(reason ? { reason } : {}) });
   let result: session.RetrievedKey;
   try {
     if (!KEY_ID.test(r.keyId)) throw new SessionRequestError(E.SESSION_ERROR_CODE_INVALID_ARGUMENT, 'retrieve_key.key_id', `key id ${JSON.stringify(keyId)} must be a plain name: letters, digits, '.', '_', '-', 1–128 characters, no leading dot, no path separators`);
