@@ -22,9 +22,10 @@ import { SessionBroker } from './sessions/session-broker';
 import { SessionStore } from './sessions/session-store';
 import type { SettingsSource } from './settings-link/settings-source';
 import { type ApiDeps, apiServices } from './api/api-services';
-import type { RelayedGateway } from './zone-links/relayed-call';
+import type { RelayedGateway } from './zone-links/relayed-peer';
 import type { PermissionChecker } from './api/permission-checker';
 import { Uninstaller } from './uninstall/uninstaller';
+import { ConfigurationDeployer } from './configuration/configuration-deployer';
 
 export interface BrokerOptions {
   readonly dataDir: string;
@@ -51,6 +52,8 @@ export interface BrokerOptions {
   readonly serverCertificate?: { readonly ca?: GatewayCertificateAuthority; readonly names: readonly string[]; readonly tlsDir?: string; readonly linkClientCertPem?: string };
   /** Extra API dependencies (log level, support package). */
   readonly apiExtras?: Partial<ApiDeps>;
+  /** A new content build reaches the connected endpoints spread over this window (Configure Extension). */
+  readonly configurationSpreadMs?: number;
 }
 
 export interface Broker {
@@ -70,6 +73,8 @@ export interface Broker {
   readonly certificates: ServerCertificates;
   /** SPEC 1.7.4 uninstall. */
   readonly uninstall: Uninstaller;
+  /** SPEC 1.4.4 Configure Extension: the newest content build to endpoints behind it. */
+  readonly configuration: ConfigurationDeployer;
   stop(): Promise<void>;
 }
 
@@ -85,12 +90,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const sessions = new SessionBroker({ store: sessionStore, registry, hub, events, settings: opts.settings, clock, log });
   const enrolment = new Enrolment({ issuer: opts.issuer, registry, events, clock, log });
   const uninstall = new Uninstaller({ db, registry, events, hub, sessions, presence, clock, log });
+  const configuration = new ConfigurationDeployer({ registry, hub, events, settings: opts.settings, clock, log, spreadMs: opts.configurationSpreadMs });
   const metrics = opts.metricsRegistry ? new BrokerMetrics(opts.metricsRegistry, { registry, hub, clock }) : undefined;
 
   // One gateway implementation serves direct endpoints on :17475 and relayed ones from zone proxies.
   const gatewayBinding = gatewayService({
     registry, presence, events, enrolment, revocation: opts.revocation, hub, sessions, settings: opts.settings, clock, log, metrics,
-    brokerVersion: opts.version, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86_400_000, uninstall,
+    brokerVersion: opts.version, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86_400_000, uninstall, configuration,
   });
   const tls = opts.gateway.tls;
   if (!tls.certPem || !tls.keyPem) throw new Error('the gateway needs a server certificate and key');
@@ -126,6 +132,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       log,
     });
   } catch (err) {
+    configuration.close();
     await gatewayServer?.shutdown(0);
     db.close();
     throw err;
@@ -146,11 +153,12 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   return {
     gatewayPort: gatewayServer.port,
     apiPort: apiServer.port,
-    db, registry, events, presence, hub, sessions, sessionStore, metrics, uninstall,
+    db, registry, events, presence, hub, sessions, sessionStore, metrics, uninstall, configuration,
     gatewayHandlers: gatewayBinding.implementation as unknown as RelayedGateway,
     certificates,
     async stop() {
       clearInterval(timer);
+      configuration.close();
       // Tell endpoints to come back, spread over a window, before the listeners go (issue #6 §6).
       const told = hub.goawayAll(gateway.GoawayReason.GOAWAY_REASON_BROKER_SHUTDOWN, opts.reconnectSpreadMs ?? 30_000, 'the module server is restarting');
       log.info({ endpoints: told }, 'told endpoints to reconnect');

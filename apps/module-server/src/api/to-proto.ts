@@ -78,11 +78,17 @@ export function endpoint(e: EndpointRecord, extra: { inActionGroup: boolean; mis
     clockSkew: e.clockSkewMs === null ? undefined : duration(e.clockSkewMs),
     certificateSerial: e.certSerial ?? '',
     certificateNotAfter: date(e.certNotAfter),
-    configurationRevision: 0,
-    deployments: [],
+    configurationRevision: e.configurationRevision ?? 0,
+    deployments: configureDeployment(e),
     tags: [],
     openSessions: extra.openSessions,
   };
+}
+
+/** SPEC 1.7.3: the "Configure Extension" deployment, once one was sent. */
+function configureDeployment(e: EndpointRecord): ms.Deployment[] {
+  if (!e.configureStatus) return [];
+  return [{ name: 'configure-extension', version: '', revision: e.configureRevision ?? 0, status: actionStatusValue(e.configureStatus), updatedTime: date(e.configureUpdatedAt) }];
 }
 
 const SESSION_STATUS: Record<SessionRecord['sessionStatus'], ms.SessionStatus> = {
@@ -159,7 +165,8 @@ export function diagnosis(d: Diagnosis, e: EndpointRecord | undefined, candidate
 }
 
 export function event(ev: BrokerEvent, hostName: string): ms.Event {
-  const kindName = ev.kind === 'HANDSHAKE_REFUSED' ? 'HANDSHAKE_FAILED' : ev.kind === 'ENDPOINT_CERTIFICATE_RENEWED' ? 'CERTIFICATE_RENEWED' : ev.kind;
+  // A failed Configure Extension is a deployment event too; broker_kind and status tell the outcome.
+  const kindName = ev.kind === 'HANDSHAKE_REFUSED' ? 'HANDSHAKE_FAILED' : ev.kind === 'ENDPOINT_CERTIFICATE_RENEWED' ? 'CERTIFICATE_RENEWED' : ev.kind === 'CONFIGURATION_FAILED' ? 'CONFIGURATION_DEPLOYED' : ev.kind;
   const attributes: Record<string, string> = { broker_kind: ev.kind };
   for (const [k, v] of Object.entries(ev.data)) attributes[k] = typeof v === 'string' ? v : JSON.stringify(v);
   return {

@@ -13,10 +13,11 @@ import type { Presence } from '../heartbeats/presence';
 import type { BrokerMetrics } from '../metrics/broker-metrics';
 import type { DisconnectReason, EndpointRegistry, TlsFailureCause } from '../registry/endpoint-registry';
 import type { SessionBroker } from '../sessions/session-broker';
-import type { SettingsSource } from '../settings-link/settings-source';
+import { osName, type SettingsSource } from '../settings-link/settings-source';
+import type { ConfigurationDeployer } from '../configuration/configuration-deployer';
 import type { Uninstaller } from '../uninstall/uninstaller';
 import type { ControlChannelHub, LiveChannel } from './control-channels';
-import { relayedPeerOf } from '../zone-links/relayed-call';
+import { relayedPeerOf } from '../zone-links/relayed-peer';
 import { identifyPeer, identifyRelayedPeer, type PeerIdentity } from './peer-identity';
 
 export interface GatewayDeps {
@@ -38,6 +39,8 @@ export interface GatewayDeps {
   readonly helloTimeoutMs?: number;
   /** SPEC 1.7.4: Remove Tools to endpoints as they connect, and their answers. */
   readonly uninstall?: Pick<Uninstaller, 'onControlChannelOpen' | 'onActionStatus'>;
+  /** SPEC 1.4.4: Configure Extension to endpoints behind the newest content build, and its answers. */
+  readonly configuration?: Pick<ConfigurationDeployer, 'latestRevision' | 'onHello' | 'onActionStatus' | 'onControlChannelClosed'>;
 }
 
 type Ok = Extract<PeerIdentity, { ok: true }>;
@@ -121,6 +124,7 @@ export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
         if (stillCurrent || goneAway !== undefined) {
           deps.presence.disconnected(clientId, reason, detail);
           deps.sessions.onControlChannelClosed(clientId);
+          deps.configuration?.onControlChannelClosed(clientId);
         }
         clog.debug({ reason, detail }, 'control channel closed');
       };
@@ -180,7 +184,7 @@ export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
               serverTime: new Date(now),
               clientId,
               brokerVersion: deps.brokerVersion,
-              latestConfigurationRevision: 0,
+              latestConfigurationRevision: deps.configuration?.latestRevision(osName(h.os)) ?? 0,
               certificateNotAfter: new Date(peer.notAfter),
               heartbeatPolicy: {
                 interval: { seconds: Math.floor(policy.intervalSeconds), nanos: Math.round((policy.intervalSeconds % 1) * 1e9) },
@@ -201,6 +205,7 @@ export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
         }
         clog.debug({ remote }, 'control channel open');
         deps.uninstall?.onControlChannelOpen(clientId);
+        deps.configuration?.onHello(clientId, h.configurationRevision).catch((err: unknown) => clog.error({ err }, 'Configure Extension at hello failed'));
       };
 
       call.on('data', (req: gateway.ControlChannelRequest) => {
@@ -224,6 +229,7 @@ export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
               deps.presence.heartbeat(clientId);
               deps.sessions.onActionStatus(clientId, m.value);
               deps.uninstall?.onActionStatus(clientId, m.value);
+              deps.configuration?.onActionStatus(clientId, m.value);
               break;
             case 'pong':
               deps.hub.pong(m.value);

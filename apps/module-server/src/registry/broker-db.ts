@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 
 export type BrokerDb = Database.Database;
 
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   // 1: endpoint registry, events, alerts, sessions
   `
   CREATE TABLE endpoints (

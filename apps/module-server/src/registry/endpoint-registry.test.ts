@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeTempDir } from '@dc/service-kit/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openBrokerDb } from './broker-db';
+import { MIGRATIONS, openBrokerDb } from './broker-db';
 import { EndpointRegistry } from './endpoint-registry';
 import { brokerFixture, type BrokerFixture, FACTS } from '../testing/broker-fixture';
 
@@ -50,19 +50,15 @@ describe('broker.db migrations', () => {
     const tmp = makeTempDir('dc-broker-mig-');
     try {
       const path = join(tmp.dir, 'broker.db');
-      const db = openBrokerDb(path);
-      db.exec('PRAGMA user_version = 3');
-      db.close();
-      // Rebuild a real version-3 endpoints table: the same columns without those of migration 4.
       const raw = new Database(path);
-      const v4 = ['configuration_revision', 'configure_action_id', 'configure_revision', 'configure_status', 'configure_detail', 'configure_updated_at'];
-      for (const c of v4) raw.exec(`ALTER TABLE endpoints DROP COLUMN ${c}`);
+      for (const m of MIGRATIONS.slice(0, 3)) raw.exec(m);
+      raw.pragma('user_version = 3');
       raw.prepare(`INSERT INTO endpoints (client_id, enrolment, status, status_since) VALUES ('old-1', 'ENROLLED', 'OFFLINE', 1)`).run();
       raw.close();
-      const again = openBrokerDb(path);
-      expect(again.pragma('user_version', { simple: true })).toBe(4);
-      expect(new EndpointRegistry(again).require('old-1')).toMatchObject({ status: 'OFFLINE', configurationRevision: 0, configureStatus: null });
-      again.close();
+      const db = openBrokerDb(path);
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(new EndpointRegistry(db).require('old-1')).toMatchObject({ status: 'OFFLINE', configurationRevision: 0, configureStatus: null });
+      db.close();
     } finally {
       tmp.remove();
     }

@@ -1,13 +1,17 @@
 // The settings service over gRPC (dc.settings.v1): the heartbeat policy, connection settings
-// (FQDN, action lock mode) and log level followed live over WatchService; action group
+// (FQDN, action lock mode), log level and content builds followed live over WatchService (a
+// finished build's configuration per OS read with GetEndpointPackage, token removed); action group
 // membership via EvaluateMembership (cached); RBAC via RbacService.CheckPermission (cached for
 // the answer's cache_ttl). Authenticates with the service account's token (SPEC 1.4.3).
-import { type ChannelCredentials, type ClientReadableStream, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, type ClientReadableStream, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { commonV1 as common, settingsV1 as settings } from '@dc/proto';
 import type { Logger } from 'pino';
 import type { Permission, PermissionChecker, PermissionVerdict } from '../api/permission-checker';
 import { DEFAULT_HEARTBEAT_POLICY, type HeartbeatPolicy } from '../heartbeats/heartbeat-policy';
-import type { ActionGroupVerdict, ActionLockMode, SettingsSource } from './settings-source';
+import { type ActionGroupVerdict, type ActionLockMode, type ContentRelease, contentRelease, osName, type SettingsSource } from './settings-source';
+
+/** The operating systems a content build packages (SPEC 1.4.4). */
+const PACKAGE_OS = [common.OperatingSystem.OPERATING_SYSTEM_LINUX, common.OperatingSystem.OPERATING_SYSTEM_MACOS, common.OperatingSystem.OPERATING_SYSTEM_WINDOWS];
 
 export interface SettingsClientOptions {
   readonly address: string;
@@ -41,6 +45,13 @@ export class SettingsClient implements SettingsSource, PermissionChecker {
   private readonly rbac: settings.RbacServiceClient;
   private readonly groups: settings.ActionGroupServiceClient;
   private readonly watchClient: settings.WatchServiceClient;
+  private readonly connection: settings.ConnectionSettingsServiceClient;
+  private content: ContentRelease | undefined;
+  private readonly contentListeners = new Set<(content: ContentRelease) => void>();
+  /** The build being read (or to read again after a failure); newer builds replace it. */
+  private contentWanted: { buildId: string; revision: number } | undefined;
+  private contentLoading = false;
+  private contentRetry?: NodeJS.Timeout;
   private policy: HeartbeatPolicy = DEFAULT_HEARTBEAT_POLICY;
   private lockMode: ActionLockMode = 'BLOCK_ALL';
   private fqdn: string | undefined;
@@ -55,6 +66,7 @@ export class SettingsClient implements SettingsSource, PermissionChecker {
     this.rbac = new settings.RbacServiceClient(opts.address, opts.credentials, opts.channelOptions);
     this.groups = new settings.ActionGroupServiceClient(opts.address, opts.credentials, opts.channelOptions);
     this.watchClient = new settings.WatchServiceClient(opts.address, opts.credentials, opts.channelOptions);
+    this.connection = new settings.ConnectionSettingsServiceClient(opts.address, opts.credentials, opts.channelOptions);
   }
 
   private metadata(): Metadata {
@@ -71,6 +83,15 @@ export class SettingsClient implements SettingsSource, PermissionChecker {
   }
   brokerFqdn(): string | undefined {
     return this.fqdn;
+  }
+
+  latestContent(): ContentRelease | undefined {
+    return this.content;
+  }
+
+  onContent(listener: (content: ContentRelease) => void): () => void {
+    this.contentListeners.add(listener);
+    return () => this.contentListeners.delete(listener);
   }
 
   actionGroupMembership(e: { clientId: string; hostname: string; ips: readonly string[] }): ActionGroupVerdict {
@@ -152,12 +173,70 @@ export class SettingsClient implements SettingsSource, PermissionChecker {
       if (mine) this.opts.onLogLevel?.(common.logLevelToJSON(mine.level).replace(/^LOG_LEVEL_/, '').toLowerCase());
     } else if (p.$case === 'actionGroup' || p.$case === 'computerGroups') {
       this.membership.clear();
+    } else if (p.$case === 'contentBuild') {
+      const build = p.value;
+      const succeeded = build.state === settings.ContentBuildState.CONTENT_BUILD_STATE_SUCCEEDED;
+      // The snapshot names the newest build, which may still be building: then the newest
+      // successful one (empty build id) is what endpoints should run.
+      if (succeeded) this.wantContent({ buildId: build.buildId, revision: build.revision });
+      else if (w.snapshot) this.wantContent({ buildId: '', revision: 0 });
     }
+  }
+
+  private wantContent(want: { buildId: string; revision: number }): void {
+    if (this.content && want.revision !== 0 && want.revision <= this.content.revision) return;
+    if (this.contentWanted && want.revision !== 0 && want.revision < this.contentWanted.revision) return;
+    this.contentWanted = want;
+    void this.loadContent();
+  }
+
+  /** Reads the wanted build's configuration for every OS; a failure is retried while it is still the newest. */
+  private async loadContent(): Promise<void> {
+    if (this.contentLoading || this.stopped) return;
+    const want = this.contentWanted;
+    if (!want) return;
+    this.contentLoading = true;
+    clearTimeout(this.contentRetry);
+    try {
+      const packages = await Promise.all(
+        PACKAGE_OS.map((os) =>
+          new Promise<settings.GetEndpointPackageResponse>((resolve, reject) =>
+            this.connection.getEndpointPackage({ os, buildId: want.buildId }, this.metadata(), (err, r) => (err ? reject(err) : resolve(r))),
+          ),
+        ),
+      );
+      const revision = packages[0]?.configuration?.revision ?? 0;
+      const buildId = packages[0]?.buildId ?? want.buildId;
+      if (this.contentWanted === want) this.contentWanted = undefined;
+      if (!this.content || revision > this.content.revision) {
+        this.content = contentRelease(
+          buildId,
+          revision,
+          packages.flatMap((p, i) => (p.configuration ? [[osName(PACKAGE_OS[i]!), p.configuration] as [string, common.EndpointConfiguration]] : [])),
+        );
+        this.opts.log.info({ buildId, revision }, 'content build from settings');
+        for (const l of [...this.contentListeners]) l(this.content);
+      }
+    } catch (err) {
+      const e = err as ServiceError;
+      if (e.code === status.FAILED_PRECONDITION && !want.buildId) {
+        if (this.contentWanted === want) this.contentWanted = undefined; // no build has succeeded yet
+      } else if (!this.stopped) {
+        this.opts.log.warn({ err: e.details ?? e.message, buildId: want.buildId }, 'cannot read the content build from settings; retrying');
+        this.contentRetry = setTimeout(() => void this.loadContent(), this.retryMs);
+        this.contentRetry.unref();
+      }
+    } finally {
+      this.contentLoading = false;
+    }
+    if (this.contentWanted && this.contentWanted !== want) void this.loadContent();
   }
 
   close(): void {
     this.stopped = true;
+    clearTimeout(this.contentRetry);
     this.watchCall?.cancel();
+    this.connection.close();
     this.rbac.close();
     this.groups.close();
     this.watchClient.close();
