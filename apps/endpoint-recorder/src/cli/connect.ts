@@ -10,7 +10,9 @@ import { VERSION } from '@dc/service-kit';
 import { loadConfig, type RecorderConfig } from '../config/load-config';
 import { runDoctor } from '../connectivity/doctor';
 import { type ActionLockMode, EndpointAgent, type EndpointFacts } from '../connectivity/endpoint-agent';
+import { goodbyeOnSignal, type SystemStateProbe } from '../connectivity/goodbye-reason';
 import { IdentityStore } from '../connectivity/identity-store';
+import { removeItems, toolsRemovalPlan } from '../connectivity/remove-tools';
 import { type Route, routesFromConfiguration } from '../connectivity/routes';
 import { writeFileAtomic } from '../audit-plumbing/atomic-write';
 import { keyStoreDir, retrieveKey } from '../protect/key-store';
@@ -80,7 +82,7 @@ function recorderStatus(config: RecorderConfig, db: MonitorDb): common.RecorderS
 }
 
 /** `recorder connect`: enrols if needed, holds the control channel on the package's routes, answers sessions. */
-export async function connectCommand(opts: ConnectOptions, io: Io = stdio): Promise<number> {
+export async function connectCommand(opts: ConnectOptions, io: Io = stdio, deps: { systemState?: SystemStateProbe } = {}): Promise<number> {
   const config = loadConfig(opts.config);
   const { configuration, routes } = readPackage(opts);
   const identity = new IdentityStore(join(opts.config, 'identity'));
@@ -88,7 +90,11 @@ export async function connectCommand(opts: ConnectOptions, io: Io = stdio): Prom
   const line = (level: string, obj: object, msg: string) => io.out(`${JSON.stringify({ level, time: Date.now(), ...obj, msg })}\n`);
   const log = { info: (o: object, m: string) => line('info', o, m), warn: (o: object, m: string) => line('warn', o, m), debug: () => {} };
   let db: MonitorDb | undefined;
-  const monitorDb = () => (db ??= openMonitorDb({ path: config.paths.db }));
+  let toolsRemoved = false;
+  const monitorDb = () => {
+    if (toolsRemoved) throw new Error('the Direct Connect tools were removed from this endpoint');
+    return (db ??= openMonitorDb({ path: config.paths.db }));
+  };
   const ips = Object.values(networkInterfaces()).flat().filter((i) => i && !i.internal).map((i) => i!.address);
   const facts = (): EndpointFacts => ({
     hostName: opts.hostName ?? hostname(),
@@ -99,8 +105,10 @@ export async function connectCommand(opts: ConnectOptions, io: Io = stdio): Prom
     toolsVersion: VERSION,
     recorderVersion: VERSION,
     actionLock: false,
-    recorderStatus: recorderStatus(config, monitorDb()),
+    recorderStatus: toolsRemoved ? undefined : recorderStatus(config, monitorDb()),
   });
+  const pidFile = connectPidFile(opts.config);
+  let toolsGone: (() => void) | undefined;
   const agent = new EndpointAgent({
     brokerAddress: routes[0]!.address,
     routes,
@@ -129,18 +137,37 @@ export async function connectCommand(opts: ConnectOptions, io: Io = stdio): Prom
       retrieveKey: (r, context) => retrieveKey(r, { dir: keyStoreDir(opts.config) }, context),
     },
     log,
+    // Remove Tools (SPEC 1.7.4): the database is closed first, then only this agent's own paths go.
+    removeTools: (removeRecorderData) => {
+      toolsRemoved = true;
+      db?.close();
+      db = undefined;
+      let removed: string[];
+      try {
+        removed = removeItems(toolsRemovalPlan({
+          toolsDir: opts.config, configurationFile: opts.configuration ?? join(opts.config, 'configuration.json'), identityDir: identity.dir,
+          keysDir: keyStoreDir(opts.config), pidFile, monitorDb: config.paths.db,
+        }, removeRecorderData));
+      } catch (err) {
+        toolsRemoved = false; // the agent stays and keeps answering; the broker sees the error naming the file
+        throw err;
+      }
+      return `removed ${removed.length} path(s)${removeRecorderData ? ', recorder data included' : ''}`;
+    },
+    onToolsRemoved: () => toolsGone?.(),
   });
   agent.start();
   // The doctor's "agent running" step (SPEC 3.5) looks for this process.
-  const pidFile = connectPidFile(opts.config);
   writeFileAtomic(pidFile, `${process.pid}\n`);
   line('info', { ports: {}, routes: routes.map((r) => `${r.name} ${r.address}`) }, 'service started');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+    toolsGone = () => resolve('');
   });
-  await agent.stop();
+  // A stop on a signal says goodbye (MACHINE_SHUTDOWN when the system is stopping); after Remove Tools the agent already left.
+  if (signal) await agent.stop(2000, await goodbyeOnSignal(signal, deps.systemState));
+  else line('info', {}, 'Direct Connect tools removed; not reconnecting');
   db?.close();
   rmSync(pidFile, { force: true });
   line('info', {}, 'service stopped');

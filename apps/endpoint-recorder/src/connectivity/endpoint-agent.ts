@@ -57,6 +57,19 @@ export interface EndpointAgentOptions {
   readonly now?: () => number;
   /** Heartbeat interval until the broker's HelloAck says otherwise. */
   readonly defaultHeartbeatMs?: number;
+  /**
+   * Remove Tools (SPEC 1.7.4): deletes what the agent owns (and the recorder's data when asked);
+   * returns a one-line summary, throws an error naming the file it could not remove.
+   */
+  readonly removeTools?: (removeRecorderData: boolean) => string | Promise<string>;
+  /** Called once the agent stopped itself after Remove Tools; it does not reconnect. */
+  readonly onToolsRemoved?: (detail: string) => void;
+}
+
+/** What the agent tells the broker when it closes its control channel on purpose. */
+export interface Goodbye {
+  readonly reason: gateway.GoodbyeReason;
+  readonly detail: string;
 }
 
 export type AgentState = 'idle' | 'enrolling' | 'connecting' | 'connected' | 'waiting' | 'stopped';
@@ -102,10 +115,13 @@ export class EndpointAgent {
   }
 
   /** Closes sessions and the control channel cleanly and stops reconnecting. */
-  async stop(graceMs = 2000): Promise<void> {
+  async stop(graceMs = 2000, goodbye: Goodbye = { reason: gateway.GoodbyeReason.GOODBYE_REASON_AGENT_STOPPED, detail: 'the agent was stopped' }): Promise<void> {
+    const wasConnected = this.state === 'connected';
     this.stopped = true;
     this.state = 'stopped';
     for (const s of this.sessions.values()) s.end();
+    // Say why before closing, so the broker tells a stopped machine from a lost one (SPEC §3.2).
+    if (wasConnected) this.control?.write({ message: { $case: 'goodbye', value: { reason: goodbye.reason, detail: goodbye.detail } } });
     this.control?.end();
     this.wake?.();
     // A clean close needs the broker to end its side too; through a zone proxy that can lag, so
@@ -341,8 +357,22 @@ export class EndpointAgent {
           this.sessions.get(kind.value.actionId)?.end();
           return;
         }
+        case 'removeTools': {
+          const remove = this.opts.removeTools;
+          if (!remove) {
+            this.status(call, action.actionId, S.ACTION_STATUS_NOT_SUCCEEDED, 'this agent cannot remove its tools', gateway.ActionFailureReason.ACTION_FAILURE_REASON_NOT_SUPPORTED);
+            return;
+          }
+          this.status(call, action.actionId, S.ACTION_STATUS_RUNNING, 'removing the Direct Connect tools');
+          const detail = await remove(kind.value.removeRecorderData);
+          this.status(call, action.actionId, S.ACTION_STATUS_SUCCEEDED, detail);
+          this.opts.log.info({ detail }, 'tools removed; leaving for good');
+          // Goodbye TOOLS_REMOVED, then no reconnect: the identity is gone.
+          await this.stop(2000, { reason: gateway.GoodbyeReason.GOODBYE_REASON_TOOLS_REMOVED, detail });
+          this.opts.onToolsRemoved?.(detail);
+          return;
+        }
         case 'configureExtension':
-        case 'removeTools':
           this.status(call, action.actionId, S.ACTION_STATUS_NOT_SUCCEEDED, `${kind.$case} is not supported by this agent yet`, gateway.ActionFailureReason.ACTION_FAILURE_REASON_NOT_SUPPORTED);
           return;
       }
