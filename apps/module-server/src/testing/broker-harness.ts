@@ -51,7 +51,9 @@ export function unary<Req, Res>(
 let sharedCa: TestCa | undefined;
 let sharedServer: { certPem: string; keyPem: string } | undefined;
 
-export async function startHarness(opts: { gatewayPort?: number; reconnectSpreadMs?: number; log?: Logger; apiExtras?: Partial<ApiDeps> } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { gatewayPort?: number; reconnectSpreadMs?: number; log?: Logger; apiExtras?: Partial<ApiDeps>; configurationSpreadMs?: number } = {},
+): Promise<Harness> {
   // One CA and server certificate per test file: key generation is the slow part of a test.
   sharedCa ??= new TestCa();
   sharedServer ??= sharedCa.serverCertificate();
@@ -73,6 +75,7 @@ export async function startHarness(opts: { gatewayPort?: number; reconnectSpread
       serverCertificate: { ca, names: ['localhost', '127.0.0.1'], tlsDir: join(tmp.dir, 'tls') },
       version: '0.1.0-test', sweepEveryMs: 3_600_000, reconnectSpreadMs: opts.reconnectSpreadMs ?? 1000, renewBeforeMs: 0, shutdownGraceMs: 100,
       apiExtras: opts.apiExtras,
+      configurationSpreadMs: opts.configurationSpreadMs ?? 200,
     });
   const h: Harness = {
     ca, settings, clock, dataDir: tmp.dir,

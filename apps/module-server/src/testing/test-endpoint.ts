@@ -41,6 +41,10 @@ export interface TestEndpointOptions {
   readonly onRequest?: RequestHandler;
   /** Refuse Open Session actions with NOT_SUCCEEDED (the endpoint-side action lock). */
   readonly refuseSessions?: string;
+  /** Content revision reported in the hello until a Configure Extension raises it. Default 0. */
+  readonly configurationRevision?: number;
+  /** Refuse Configure Extension actions with NOT_SUCCEEDED and this detail. */
+  readonly refuseConfiguration?: string;
 }
 
 /** One connected endpoint: control channel + session streams. */
@@ -54,6 +58,10 @@ export class TestEndpoint {
   helloAck?: gateway.HelloAck;
   ended?: { error?: ServiceError };
   renewals = 0;
+  /** The content revision this endpoint runs (reported in its hello). */
+  configurationRevision: number;
+  /** Configure Extension actions received, in order. */
+  readonly configureActions: gateway.Action[] = [];
 
   constructor(
     readonly address: string,
@@ -61,6 +69,7 @@ export class TestEndpoint {
     readonly opts: TestEndpointOptions,
   ) {
     this.client = gatewayClient(address, identity);
+    this.configurationRevision = opts.configurationRevision ?? 0;
   }
 
   /** Opens the control channel and resolves with the HelloAck (rejects with the broker's refusal). */
@@ -101,6 +110,7 @@ export class TestEndpoint {
             actionLock: this.opts.actionLock ?? false,
             recorderStatus: common.RecorderStatus.fromPartial({ state: common.RecorderState.RECORDER_STATE_RUNNING }),
             endpointTime: this.now(),
+            configurationRevision: this.configurationRevision,
           }),
         },
       });
@@ -109,6 +119,16 @@ export class TestEndpoint {
 
   heartbeat(): void {
     this.send({ message: { $case: 'heartbeat', value: { sequence: ++this.sequence, endpointTime: this.now(), activeSessions: this.sessionStreams.size } } });
+  }
+
+  /** Says why it leaves (gateway Goodbye), as the agent does before a deliberate close; follow with disconnect(). */
+  goodbye(reason: gateway.GoodbyeReason, detail = ''): void {
+    this.send({ message: { $case: 'goodbye', value: { reason, detail } } });
+  }
+
+  /** Reports an action's progress by hand (actions this endpoint does not script, e.g. Remove Tools). */
+  reportStatus(actionId: string, status: common.ActionStatus, detail = ''): void {
+    this.status(actionId, status, detail);
   }
 
   /** Closes the control channel cleanly (half-close). */
@@ -144,6 +164,14 @@ export class TestEndpoint {
       }
       this.status(action.actionId, common.ActionStatus.ACTION_STATUS_RUNNING);
       this.attachSession(kind.value.sessionId, action.actionId);
+    } else if (kind.$case === 'configureExtension') {
+      this.configureActions.push(action);
+      if (this.opts.refuseConfiguration) {
+        this.status(action.actionId, common.ActionStatus.ACTION_STATUS_NOT_SUCCEEDED, this.opts.refuseConfiguration, gateway.ActionFailureReason.ACTION_FAILURE_REASON_ACTION_LOCKED);
+        return;
+      }
+      this.configurationRevision = kind.value.configuration?.revision ?? this.configurationRevision;
+      this.status(action.actionId, common.ActionStatus.ACTION_STATUS_SUCCEEDED, `content revision ${this.configurationRevision} applied`);
     } else if (kind.$case === 'renewCertificate') {
       await this.renew();
       this.status(action.actionId, common.ActionStatus.ACTION_STATUS_SUCCEEDED);
