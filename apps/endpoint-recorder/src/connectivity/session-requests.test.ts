@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { openMonitorDb, type MonitorDb } from '@dc/monitor-db';
 import { commonV1 as common, sessionV1 as session } from '@dc/proto';
@@ -58,8 +59,11 @@ describe('session requests answered from monitor.db', () => {
     [{ limit: 100_001 }, /^query_events.limit.*at most 100000/],
     [{ chunkSize: 5001 }, /chunk_size.*at most 5000/],
     [{ family: common.EventFamily.EVENT_FAMILY_UNSPECIFIED }, /family.*must be one of/],
-    [{ filter: 'user = root' }, /filter.*JSON object/],
-    [{ filter: '{"exe": {"$ne": 1}}' }, /filter.exe.*string, number, boolean or null/],
+    [{ filter: 'user = root' }, /^query_events.filter: must be a JSON object in the filters.json condition language.*invalid JSON at offset 0: expected a value \(object, array, string, number, true, false or null\), found "u"$/],
+    [{ filter: '{"field": "account", "equals": "root"' }, /^query_events.filter: .*invalid JSON at offset 37: expected "," or "}", found the end of the text$/],
+    [{ filter: '{"exe": "/usr/bin/curl"}' }, /^query_events.filter: is not a condition.*at offset 1: \$.exe "\/usr\/bin\/curl": unknown key/],
+    [{ filter: '{"any": [{"field": "account", "equals": "root"}, {"field": "remoteAddress", "cidr": "10.0.0.0/33"}]}' }, /^query_events.filter: .*at offset 76: \$.any\[1\].cidr "10.0.0.0\/33": must be an IPv4 or IPv6 CIDR/],
+    [{ filter: '{"all": [{"field": "account"}]}' }, /at offset 9: \$.all\[0\]: needs one operator/],
   ])('refuses %j naming the field', async (q, message) => {
     const [err] = await query(q);
     expect(err!.$case).toBe('error');
@@ -67,6 +71,47 @@ describe('session requests answered from monitor.db', () => {
       expect(err!.value.code).toBe(session.SessionErrorCode.SESSION_ERROR_CODE_INVALID_ARGUMENT);
       expect(`${err!.value.field}: ${err!.value.message}`).toMatch(message);
     }
+  });
+
+  // Conditions as an operator writes them in filters.json (field names of live audit events).
+  const CONDITIONS: Array<[string, unknown]> = [
+    ['an account', { field: 'account', equals: 'jhall' }],
+    ['a combination with not/in over the audit action', { all: [{ field: 'action', equals: 'session-start' }, { not: { field: 'account', in: ['root', '0'] } }] }],
+    ['the process executable or a CIDR', { any: [{ field: 'process.exe', endsWith: '/sshd' }, { field: 'remoteAddress', cidr: '172.19.0.0/16' }] }],
+    ['a number and a case-blind regex', { all: [{ field: 'process.uid', equals: 0 }, { field: 'terminal', regex: '^/DEV/PTS/', ignoreCase: true }] }],
+    ['a missing field', { field: 'hostname', exists: false }],
+  ];
+
+  it.each(CONDITIONS)('selects the events a filters.json rule on %s matches while recording', async (_what, condition) => {
+    // The oracle: the recorder's own pipeline, replaying the same corpus with the condition as an exclude rule.
+    const dir = join(tmp.dir, `rule-${CONDITIONS.findIndex((c) => c[1] === condition)}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'filters.json'), JSON.stringify({ version: 1, rules: [{ id: 'q', family: 'security', action: 'exclude', when: condition }] }));
+    const { stdout } = await promisify(execFile)(process.execPath, [RECORDER, 'replay', CORPUS, '--config', dir, '--json'], { cwd: dir });
+    const excluded = (JSON.parse(stdout) as { filtered: { security: number } }).filtered.security;
+    const chunks = await query({ filter: JSON.stringify(condition, null, 1), limit: 100_000, chunkSize: 5000 });
+    expect(chunks.every((c) => c.$case === 'events')).toBe(true);
+    const n = chunks.reduce((sum, c) => sum + (c.$case === 'events' ? c.value.events.length : 0), 0);
+    expect(excluded).toBeGreaterThan(0);
+    expect(excluded).toBeLessThan(1833);
+    expect(n).toBe(excluded);
+  }, 30_000);
+
+  it('keeps the limit and the chunks with a filter', async () => {
+    const filter = JSON.stringify({ field: 'account', equals: 'root' });
+    const chunks = await query({ filter, limit: 10, chunkSize: 4, order: session.SortOrder.SORT_ORDER_DESCENDING });
+    expect(chunks.map((c) => (c.$case === 'events' ? [c.value.events.length, c.value.truncated] : c.$case))).toEqual([[4, false], [4, false], [2, true]]);
+    const sql = db.queryEvents({ family: 'security', from: 0, to: Date.UTC(2030, 0, 1), filter: { account: 'root' }, limit: 10, order: 'desc' }).rows.map((r) => r.id);
+    expect(chunks.flatMap((c) => (c.$case === 'events' ? c.value.events.map((e) => e.eventId) : []))).toEqual(sql);
+  });
+
+  it('refuses a filter that does not parse before reading any row', async () => {
+    const closed = openMonitorDb({ path: join(tmp.dir, 'monitor.db') });
+    closed.close(); // any read would throw: the refusal must come first
+    const out: ResponsePayload[] = [];
+    const req = session.EventQuery.fromPartial({ family: common.EventFamily.EVENT_FAMILY_SECURITY, filter: '{"field": "account", "begins": "r"}' });
+    for await (const p of answerRequest({ requestId: 'r1', timeout: undefined, payload: { $case: 'queryEvents', value: req } }, { monitorDb: () => closed }, { sessionId: 's1', moduleName: 'trace' })) out.push(p);
+    expect(out).toEqual([{ $case: 'error', value: { code: session.SessionErrorCode.SESSION_ERROR_CODE_INVALID_ARGUMENT, field: 'query_events.filter', message: expect.stringMatching(/^is not a condition of the filters.json language .*: at offset 21: \$.begins "r": unknown key/) } }]);
   });
 
   it('answers a ping and refuses a payload over 1 KiB', async () => {

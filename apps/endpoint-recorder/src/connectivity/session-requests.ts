@@ -3,6 +3,7 @@
 // response payloads, large results in chunks, failures as a SessionError naming the field.
 import type { EventFamily, EventRow, MonitorDb, ProcessHistoryEntry } from '@dc/monitor-db';
 import { commonV1 as common, sessionV1 as session } from '@dc/proto';
+import { compileEventFilter, EventFilterRefused } from './event-query-filter';
 
 export type ResponsePayload = NonNullable<session.SessionResponse['payload']>;
 
@@ -157,20 +158,14 @@ function* queryEvents(db: MonitorDb, q: session.EventQuery, now: number): Genera
   yield { $case: 'events', value: { events: buffer, truncated } };
 }
 
-/** The filter field: empty, or a JSON object of field equalities run in SQL, e.g. {"exe": "/usr/bin/curl"}. */
-function parseFilter(text: string): Record<string, string | number | boolean | null> | undefined {
-  if (!text.trim()) return undefined;
-  let parsed: unknown;
+/** The filter field: empty, or one condition of the filters.json language; refused before any row is read. */
+function parseFilter(text: string): ((row: EventRow) => boolean) | undefined {
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw invalid('query_events.filter', `must be a JSON object of field equalities, e.g. {"exe": "/usr/bin/curl"} (got ${JSON.stringify(text.slice(0, 80))})`);
+    return compileEventFilter(text);
+  } catch (err) {
+    if (err instanceof EventFilterRefused) throw invalid('query_events.filter', err.message);
+    throw err;
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('query_events.filter', 'must be a JSON object of field equalities');
-  for (const [k, v] of Object.entries(parsed)) {
-    if (v !== null && !['string', 'number', 'boolean'].includes(typeof v)) throw invalid(`query_events.filter.${k}`, 'must be a string, number, boolean or null');
-  }
-  return parsed as Record<string, string | number | boolean | null>;
 }
 
 function processContext(row: EventRow): session.ProcessContext {
