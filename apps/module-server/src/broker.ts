@@ -44,8 +44,10 @@ export interface BrokerOptions {
   readonly renewBeforeMs?: number;
   /** How often presence and sessions are swept. */
   readonly sweepEveryMs?: number;
-  /** On shutdown, endpoints are told to reconnect spread over this window. */
+  /** On shutdown, endpoints are told to reconnect spread over at least this window. Default 30 s. */
   readonly reconnectSpreadMs?: number;
+  /** ... and over one long enough that no more than this many reconnect per second. Default 250. */
+  readonly reconnectRatePerSecond?: number;
   /** How long shutdown lets running calls finish before cancelling them. */
   readonly shutdownGraceMs?: number;
   /** SPEC 1.4.5: the CA to renew the gateway certificate from, the names it carries, where it is kept. */
@@ -160,8 +162,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       clearInterval(timer);
       configuration.close();
       // Tell endpoints to come back, spread over a window, before the listeners go (issue #6 §6).
-      const told = hub.goawayAll(gateway.GoawayReason.GOAWAY_REASON_BROKER_SHUTDOWN, opts.reconnectSpreadMs ?? 30_000, 'the module server is restarting');
-      log.info({ endpoints: told }, 'told endpoints to reconnect');
+      const spread = { spreadMs: opts.reconnectSpreadMs ?? 30_000, ratePerSecond: opts.reconnectRatePerSecond ?? 250 };
+      const { told, windowMs } = hub.goawayAll(gateway.GoawayReason.GOAWAY_REASON_BROKER_SHUTDOWN, spread, 'the module server is restarting');
+      log.info({ endpoints: told, windowMs }, 'told endpoints to reconnect, spread over the window');
       sessions.closeAll('the module server is shutting down');
       await Promise.all([gatewayServer!.shutdown(opts.shutdownGraceMs ?? 2000), apiServer!.shutdown(opts.shutdownGraceMs ?? 2000)]);
       registry.flushHeartbeats();

@@ -51,6 +51,8 @@ export const configSchema = z
     renewBeforeDays: z.number().int().min(0).max(365).default(30),
     /** On shutdown, endpoints are told to reconnect spread over this window (issue #6: reconnect storm). */
     reconnectSpreadSeconds: z.number().int().min(0).max(600).default(30),
+    /** ... widened so that no more than this many endpoints reconnect per second (10,000 endpoints: 40 s). */
+    reconnectRatePerSecond: z.number().int().min(1).max(100_000).default(250),
     sweepSeconds: z.number().min(0.1).max(60).default(5),
   })
   .strict();

@@ -115,6 +115,7 @@ void runService({
       version: VERSION,
       renewBeforeMs: config.renewBeforeDays * 86_400_000,
       reconnectSpreadMs: config.reconnectSpreadSeconds * 1000,
+      reconnectRatePerSecond: config.reconnectRatePerSecond,
       sweepEveryMs: config.sweepSeconds * 1000,
       apiExtras: {
         logLevel: { get: () => root.level(), set: (level) => root.setLevel(level as LogLevel) },

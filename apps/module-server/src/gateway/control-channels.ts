@@ -86,17 +86,26 @@ export class ControlChannelHub {
   }
 
   /**
-   * Tells every endpoint to reconnect (broker shutdown): each gets its own reconnect_after,
-   * spread evenly over spreadMs, so a restart is not followed by a reconnect storm.
+   * Tells every endpoint to reconnect (broker shutdown), each at its own reconnect_after, so a
+   * restart is not followed by a reconnect storm. The window is at least spreadMs and long
+   * enough that the reconnects arrive at no more than ratePerSecond; the delays are stratified
+   * (one per slot of the window, at a random point of its slot), so the arrival rate is even,
+   * not clumped as independent random delays would be.
    */
-  goawayAll(reason: gateway.GoawayReason, spreadMs: number, detail: string): number {
+  goawayAll(reason: gateway.GoawayReason, spread: { spreadMs: number; ratePerSecond: number }, detail: string): { told: number; windowMs: number } {
     const all = [...this.channels.values()];
     const random = this.deps.random ?? Math.random;
-    for (const ch of all) {
-      const ms = Math.floor(random() * spreadMs);
+    const windowMs = reconnectWindowMs(all.length, spread);
+    all.forEach((ch, slot) => {
+      const ms = Math.floor(((slot + random()) / all.length) * windowMs);
       ch.end({ reason, detail, reconnectAfter: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 } });
-    }
+    });
     this.channels.clear();
-    return all.length;
+    return { told: all.length, windowMs };
   }
+}
+
+/** The reconnect window for n endpoints: at least spreadMs, and n / ratePerSecond seconds. */
+export function reconnectWindowMs(n: number, spread: { spreadMs: number; ratePerSecond: number }): number {
+  return Math.max(spread.spreadMs, spread.ratePerSecond > 0 ? Math.ceil((n / spread.ratePerSecond) * 1000) : 0);
 }
