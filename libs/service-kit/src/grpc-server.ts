@@ -53,7 +53,7 @@ export async function startGrpcServer(opts: StartGrpcServerOptions): Promise<Grp
 
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
-  new ReflectionService(reflectionPackage(opts.descriptorSetBase64, serviceNames)).addToServer(server);
+  addLazyReflection(server, () => reflectionPackage(opts.descriptorSetBase64, serviceNames));
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${opts.host}:${opts.port}`, opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, bound) =>
@@ -91,6 +91,34 @@ export async function startGrpcServer(opts: StartGrpcServerOptions): Promise<Grp
       log.info('grpc server stopped');
     },
   };
+}
+
+/**
+ * Server reflection (v1 and v1alpha), indexed on its first call: indexing the descriptor set
+ * costs about a second of CPU that every start would otherwise pay before it listens (a broker
+ * restart, with endpoints waiting to reconnect, included).
+ */
+function addLazyReflection(server: Server, build: () => PackageDefinition): void {
+  let built: Map<string, UntypedServiceImplementation> | undefined;
+  const implementationOf = (service: string): UntypedServiceImplementation => {
+    if (!built) {
+      const captured = new Map<string, UntypedServiceImplementation>();
+      new ReflectionService(build()).addToServer({ addService: (def, impl) => void captured.set(serviceNameOf(def), impl) });
+      built = captured;
+    }
+    return built.get(service)!;
+  };
+  // An empty package gives the same service definitions at no cost; the handlers defer to the real index.
+  new ReflectionService({}).addToServer({
+    addService: (def, impl) => {
+      const service = serviceNameOf(def);
+      const deferred: UntypedServiceImplementation = {};
+      for (const method of Object.keys(impl)) {
+        deferred[method] = ((...args: unknown[]) => (implementationOf(service)[method] as (...a: unknown[]) => void)(...args)) as UntypedServiceImplementation[string];
+      }
+      server.addService(def, deferred);
+    },
+  });
 }
 
 /** Our services from the descriptor set, plus grpc.health.v1, so reflection lists everything served. */
