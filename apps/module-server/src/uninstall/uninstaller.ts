@@ -100,12 +100,14 @@ export class Uninstaller {
       setPhase: db.prepare('UPDATE uninstall SET phase = ?, finished_at = ?, detail = ? WHERE id = 1'),
       dependents: db.prepare('SELECT module, COUNT(*) AS n FROM sessions WHERE created_at >= ? GROUP BY module ORDER BY module'),
     };
-    // An endpoint that says goodbye with TOOLS_REMOVED has done its part, even if its last status was lost.
     deps.events.subscribe((ev) => {
-      if (ev.kind !== 'ENDPOINT_REMOVED' || !ev.clientId || this.removing) return;
+      if ((ev.kind !== 'ENDPOINT_REMOVED' && ev.kind !== 'ENDPOINT_DISCONNECTED') || !ev.clientId || this.removing) return;
       const t = this.stmts.target.get(ev.clientId) as TargetRow | undefined;
-      if (!t || (t.outcome !== 'PENDING' && t.outcome !== 'SENT') || this.phase() !== 'REMOVING_FROM_ENDPOINTS') return;
-      this.stmts.setTarget.run(null, 'SUCCEEDED', 'the endpoint said goodbye: tools removed', deps.clock.now(), ev.clientId);
+      if (!t || this.phase() !== 'REMOVING_FROM_ENDPOINTS') return;
+      // An endpoint that says goodbye with TOOLS_REMOVED has done its part, even if its last status was lost.
+      if (ev.kind === 'ENDPOINT_REMOVED' && (t.outcome === 'PENDING' || t.outcome === 'SENT')) {
+        this.stmts.setTarget.run(null, 'SUCCEEDED', 'the endpoint said goodbye: tools removed', deps.clock.now(), ev.clientId);
+      }
       // Not from inside the event's own call: the presence update that recorded it is still running.
       setImmediate(() => this.safeTick());
     });
@@ -222,8 +224,10 @@ export class Uninstaller {
     if (state.phase === 'REMOVING_FROM_ENDPOINTS') {
       const targets = this.stmts.targets.all() as TargetRow[];
       const open = targets.filter((t) => t.outcome === 'PENDING' || t.outcome === 'SENT');
+      // One that succeeded is still saying goodbye while its channel is up: its endpoint record stays until it left.
+      const leaving = targets.filter((t) => t.outcome === 'SUCCEEDED' && this.deps.hub.isConnected(t.client_id));
       const timedOut = this.deps.clock.now() >= state.started_at + state.endpoint_timeout_ms;
-      if (open.length > 0 && !timedOut) return;
+      if (open.length + leaving.length > 0 && !timedOut) return;
       const detail = open.length > 0 ? `${open.length} endpoint(s) did not answer within ${Math.round(state.endpoint_timeout_ms / 60_000)} min: ${open.map((t) => t.client_id).join(', ')}` : '';
       this.removeServerData(detail);
     } else if (state.phase === 'REMOVING_SERVER_DATA') {
