@@ -179,6 +179,13 @@ describe('dcctl against a real module server', () => {
       const events = await run(['sessions', 'request', session.sessionId, '--events', 'process', '--since', '1h', '--limit', '10']);
       expect(events.code, events.stderr).toBe(0);
       expect(events.stdout).toMatch(/#0 last\] \d+ event\(s\)/);
+      // The filter goes to the endpoint unchanged: the filters.json language, refused there with the offset and the rule.
+      const filtered = await run(['sessions', 'request', session.sessionId, '--events', 'process', '--filter', '{"field": "exe", "endsWith": "/no-such-tool"}']);
+      expect(filtered.code, filtered.stderr).toBe(0);
+      expect(filtered.stdout).toMatch(/#0 last\] 0 event\(s\)/);
+      const badFilter = await run(['sessions', 'request', session.sessionId, '--events', 'process', '--filter', '{"field": "exe", "endswith": "/curl"}']);
+      expect(badFilter.code).toBe(1);
+      expect(badFilter.stderr).toMatch(/^error: query_events\.filter: is not a condition of the filters\.json language .*at offset 17: \$\.endswith "\/curl": unknown key/m);
       const raw = await run(['--json', 'sessions', 'request', session.sessionId, '--raw', '{"recorderStatus":{}}']);
       expect(raw.code, raw.stderr).toBe(0);
       expect(JSON.parse(raw.stdout.trim().split('\n')[0]!)).toMatchObject({ last: true });

@@ -186,7 +186,7 @@ export const registerSessions: Register = (program, act) => {
     .option('--recorder-status', 'the recorder\'s status')
     .option('--events <family>', `recorder history of one family: ${enumWords(commonV1.EventFamily, 'EVENT_FAMILY_').join(' | ')}`)
     .option('--since <duration>', 'with --events: from this long ago', '1h')
-    .option('--filter <expression>', 'with --events: filter expression (libs/filters language)')
+    .option('--filter <condition>', 'with --events: one condition of the filters.json language as JSON, sent unchanged and run on the endpoint over the events of the family, e.g. \'{"field":"exe","endsWith":"/curl"}\' or \'{"all":[{"field":"account","equals":"root"},{"field":"result","equals":"failure"}]}\'')
     .option('--limit <n>', 'with --events: at most this many events', '100')
     .option('--raw <json>', 'any dc.session.v1.SessionRequest in proto3 JSON, e.g. \'{"generic":{"operation":"x"}}\'')
     .option('--request-timeout <duration>', 'how long the endpoint may work on it (default 60s)')
