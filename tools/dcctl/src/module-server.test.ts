@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { caV1, commonV1 } from '@dc/proto';
+import { caV1, commonV1, moduleServerV1 } from '@dc/proto';
 import { distEntry, makeTempDir, spawnService, type SpawnedService, waitFor, workspaceRoot } from '@dc/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dcctl } from './testing/run-dcctl';
@@ -189,6 +189,19 @@ describe('dcctl against a real module server', () => {
       const raw = await run(['--json', 'sessions', 'request', session.sessionId, '--raw', '{"recorderStatus":{}}']);
       expect(raw.code, raw.stderr).toBe(0);
       expect(JSON.parse(raw.stdout.trim().split('\n')[0]!)).toMatchObject({ last: true });
+      // Protect's access.log names the session, the module and the request of a retrieval, as the agent passes them.
+      mkdirSync(join(tmp.dir, 'agent', 'keys'), { mode: 0o700 });
+      const sessionsApi = new moduleServerV1.SessionServiceClient(api, credentials.createInsecure());
+      const md = new Metadata();
+      md.set('authorization', `Bearer ${ADMIN}`);
+      const refusal = await new Promise<Error | null>((resolve) =>
+        sessionsApi.retrieveKey(moduleServerV1.RetrieveKeyRequest.fromPartial({ sessionId: session.sessionId, retrieval: { keyId: 'absent', justification: 'dcctl test' } }), md, (err) => resolve(err)),
+      );
+      sessionsApi.close();
+      expect(refusal?.message).toMatch(/key "absent" is not in this endpoint's key store/);
+      const access = readFileSync(join(tmp.dir, 'agent', 'keys', 'access.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+      expect(access).toEqual([expect.objectContaining({ sessionId: session.sessionId, moduleName: 'trace', keyId: 'absent', outcome: 'refused' })]);
+      expect(access[0]!.requestId).toMatch(/\S/);
       const badRaw = await run(['sessions', 'request', session.sessionId, '--raw', '{"nothing":1}']);
       expect(badRaw.code).toBe(2);
       const closed = await run(['sessions', 'close', session.sessionId, '--reason', 'test done']);
