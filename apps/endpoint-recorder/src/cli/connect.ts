@@ -9,7 +9,8 @@ import { commonV1 as common } from '@dc/proto';
 import { VERSION } from '@dc/service-kit';
 import { loadConfig, type RecorderConfig } from '../config/load-config';
 import { runDoctor } from '../connectivity/doctor';
-import { type ActionLockMode, EndpointAgent, type EndpointFacts } from '../connectivity/endpoint-agent';
+import { EndpointAgent, type EndpointFacts } from '../connectivity/endpoint-agent';
+import { EndpointConfigurationState } from '../connectivity/configure-extension';
 import { goodbyeOnSignal, type SystemStateProbe } from '../connectivity/goodbye-reason';
 import { IdentityStore } from '../connectivity/identity-store';
 import { removeItems, toolsRemovalPlan } from '../connectivity/remove-tools';
@@ -55,17 +56,13 @@ function readPackage(opts: ConnectOptions): { configuration: common.EndpointConf
   return { configuration, routes };
 }
 
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
 const OS: Record<string, common.OperatingSystem> = {
   linux: common.OperatingSystem.OPERATING_SYSTEM_LINUX,
   darwin: common.OperatingSystem.OPERATING_SYSTEM_MACOS,
   win32: common.OperatingSystem.OPERATING_SYSTEM_WINDOWS,
 };
-
-/** SPEC 1.4.4: what the endpoint allows while its action lock is on (BLOCK_ALL when the package says nothing). */
-function actionLockMode(mode: common.ActionLockMode): ActionLockMode {
-  const name = common.actionLockModeToJSON(mode).replace(/^ACTION_LOCK_MODE_/, '');
-  return name === 'ALLOW_NEW_CONNECTIONS' || name === 'ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION' ? name : 'BLOCK_ALL';
-}
 
 /** The recorder's state as the broker sees it: running unless DisableTrace is set (SPEC 2.4). */
 function recorderStatus(config: RecorderConfig, db: MonitorDb): common.RecorderStatus {
@@ -86,9 +83,13 @@ export async function connectCommand(opts: ConnectOptions, io: Io = stdio, deps:
   const config = loadConfig(opts.config);
   const { configuration, routes } = readPackage(opts);
   const identity = new IdentityStore(join(opts.config, 'identity'));
-  // Lines on stdout, one JSON object each (the foreground form of the agent's log).
-  const line = (level: string, obj: object, msg: string) => io.out(`${JSON.stringify({ level, time: Date.now(), ...obj, msg })}\n`);
-  const log = { info: (o: object, m: string) => line('info', o, m), warn: (o: object, m: string) => line('warn', o, m), debug: () => {} };
+  // Configure Extension (SPEC 1.4.4) rewrites configuration.json and the recorder files; lock mode and log level apply live.
+  const live = new EndpointConfigurationState(configuration, { configurationFile: opts.configuration ?? join(opts.config, 'configuration.json'), recorderConfigDir: opts.config });
+  // Lines on stdout, one JSON object each (the foreground form of the agent's log), at the configured level.
+  const line = (level: string, obj: object, msg: string) => {
+    if (LEVELS.indexOf(level) >= LEVELS.indexOf(live.logLevel() ?? 'info')) io.out(`${JSON.stringify({ level, time: Date.now(), ...obj, msg })}\n`);
+  };
+  const log = { info: (o: object, m: string) => line('info', o, m), warn: (o: object, m: string) => line('warn', o, m), debug: (o: object, m: string) => line('debug', o, m) };
   let db: MonitorDb | undefined;
   let toolsRemoved = false;
   const monitorDb = () => {
@@ -116,7 +117,15 @@ export async function connectCommand(opts: ConnectOptions, io: Io = stdio, deps:
     enrolmentToken: configuration.enrolmentToken || undefined,
     identity,
     facts,
-    actionLockMode: () => actionLockMode(configuration.actionLockMode),
+    actionLockMode: () => live.actionLockMode(),
+    configuration: {
+      revision: () => live.revision(),
+      // Recorder files reach the recording process when it re-reads them (SIGHUP or its next start).
+      apply: (next, o) => {
+        const applied = live.apply(next, o);
+        return { ...applied, routes: applied.routes.map((r) => (r.name === 'direct' && opts.serverName ? { ...r, serverName: opts.serverName } : r)) };
+      },
+    },
     handlers: {
       monitorDb,
       recorderStatus: () => recorderStatus(config, monitorDb()),

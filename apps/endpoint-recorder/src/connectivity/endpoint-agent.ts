@@ -8,6 +8,7 @@ import { classifyConnectError } from './connect-failure';
 import { certificateNotAfter, type EndpointIdentity, type IdentityStore, newKeyAndCsr } from './identity-store';
 import { answerRequest, type ResponsePayload, type SessionRequestContext, type SessionRequestHandlers } from './session-requests';
 import { type Route, RouteSelector } from './routes';
+import { type ConfigurationApplied, ConfigurationRejected } from './configure-extension';
 
 /** SPEC 1.4.4: what this endpoint accepts while its action lock is on. */
 export type ActionLockMode = 'BLOCK_ALL' | 'ALLOW_NEW_CONNECTIONS' | 'ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION';
@@ -64,6 +65,14 @@ export interface EndpointAgentOptions {
   readonly removeTools?: (removeRecorderData: boolean) => string | Promise<string>;
   /** Called once the agent stopped itself after Remove Tools; it does not reconnect. */
   readonly onToolsRemoved?: (detail: string) => void;
+  /**
+   * Configure Extension (SPEC 1.4.4): the content revision in force (reported in the hello) and
+   * how a new configuration is applied; throws ConfigurationRejected for an invalid one.
+   */
+  readonly configuration?: {
+    revision(): number;
+    apply(configuration: common.EndpointConfiguration, opts: { enrolled: boolean }): ConfigurationApplied;
+  };
 }
 
 /** What the agent tells the broker when it closes its control channel on purpose. */
@@ -93,7 +102,9 @@ export class EndpointAgent {
   private control?: ClientDuplexStream<gateway.ControlChannelRequest, gateway.ControlChannelResponse>;
   private readonly sessions = new Map<string, ClientDuplexStream<gateway.SessionStreamRequest, gateway.SessionStreamResponse>>();
   private loop?: Promise<void>;
-  private readonly routes: RouteSelector;
+  private routes: RouteSelector;
+  /** Changes the heartbeat interval of the open channel (a new heartbeat policy applies live). */
+  private retimeHeartbeat?: (everyMs: number) => void;
 
   constructor(private readonly opts: EndpointAgentOptions) {
     this.random = opts.random ?? Math.random;
@@ -229,7 +240,10 @@ export class EndpointAgent {
       let acked = false;
       const finish = (err?: ServiceError) => {
         clearInterval(heartbeat);
-        if (this.control === call) this.control = undefined;
+        if (this.control === call) {
+          this.control = undefined;
+          this.retimeHeartbeat = undefined;
+        }
         if (err && !acked) reject(err);
         else resolve(goaway);
       };
@@ -247,9 +261,9 @@ export class EndpointAgent {
             this.routes.connected();
             this.opts.log.info({ route: this.route.name, address: this.route.address }, 'control channel up');
             const iv = msg.value.heartbeatPolicy?.interval;
-            const everyMs = iv ? iv.seconds * 1000 + iv.nanos / 1e6 : this.opts.defaultHeartbeatMs ?? 30_000;
+            let everyMs = iv ? iv.seconds * 1000 + iv.nanos / 1e6 : this.opts.defaultHeartbeatMs ?? 30_000;
             lastAck = performance.now();
-            heartbeat = setInterval(() => {
+            const beat = () => {
               // A broker that stopped answering for three intervals is dead to us: reconnect.
               if (performance.now() - lastAck > 3 * everyMs) {
                 this.opts.log.warn({ silentMs: Math.round(performance.now() - lastAck) }, 'broker stopped acknowledging heartbeats');
@@ -264,8 +278,15 @@ export class EndpointAgent {
               }
               this.stats.heartbeats++;
               call.write({ message: { $case: 'heartbeat', value: { sequence: ++sequence, endpointTime: new Date(this.now()), activeSessions: this.sessions.size } } });
-            }, everyMs);
+            };
+            heartbeat = setInterval(beat, everyMs);
             heartbeat.unref?.();
+            this.retimeHeartbeat = (ms) => {
+              everyMs = ms;
+              clearInterval(heartbeat);
+              heartbeat = setInterval(beat, ms);
+              heartbeat.unref?.();
+            };
             const skew = msg.value.serverTime ? this.now() - msg.value.serverTime.getTime() : 0;
             if (Math.abs(skew) > 5 * 60_000) this.opts.log.warn({ skewMs: skew }, 'this endpoint\'s clock differs from the broker\'s by more than 5 minutes; TLS may fail');
             this.opts.log.info({ clientId: msg.value.clientId }, 'control channel open');
@@ -295,7 +316,7 @@ export class EndpointAgent {
           value: gateway.Hello.fromPartial({
             clientId: identity.clientId, hostName: f.hostName, fqdn: f.fqdn ?? '', ipAddresses: [...f.ipAddresses], os: f.os, osVersion: f.osVersion, architecture: f.architecture,
             toolsVersion: f.toolsVersion, recorderVersion: f.recorderVersion, actionLock: f.actionLock, recorderStatus: f.recorderStatus,
-            endpointTime: new Date(this.now()), connectFailures: [...this.connectFailures],
+            endpointTime: new Date(this.now()), connectFailures: [...this.connectFailures], configurationRevision: this.opts.configuration?.revision() ?? 0,
           }),
         },
       });
@@ -373,11 +394,47 @@ export class EndpointAgent {
           return;
         }
         case 'configureExtension':
-          this.status(call, action.actionId, S.ACTION_STATUS_NOT_SUCCEEDED, `${kind.$case} is not supported by this agent yet`, gateway.ActionFailureReason.ACTION_FAILURE_REASON_NOT_SUPPORTED);
+          this.configure(call, action.actionId, kind.value.configuration);
           return;
       }
     } catch (err) {
       this.status(call, action.actionId, S.ACTION_STATUS_ERROR, (err as Error).message, gateway.ActionFailureReason.ACTION_FAILURE_REASON_FAILED);
+    }
+  }
+
+  /**
+   * Configure Extension: apply the new content, answer, then apply live what can be — the
+   * heartbeat interval now, new routes by reconnecting over them (the next hello reports the
+   * new revision). An invalid configuration is NOT_SUCCEEDED naming the field; nothing changed.
+   */
+  private configure(call: ClientDuplexStream<gateway.ControlChannelRequest, gateway.ControlChannelResponse>, actionId: string, next: common.EndpointConfiguration | undefined): void {
+    const S = common.ActionStatus;
+    const configuration = this.opts.configuration;
+    if (!configuration) {
+      this.status(call, actionId, S.ACTION_STATUS_NOT_SUCCEEDED, 'this agent cannot apply a configuration', gateway.ActionFailureReason.ACTION_FAILURE_REASON_NOT_SUPPORTED);
+      return;
+    }
+    if (!next) {
+      this.status(call, actionId, S.ACTION_STATUS_NOT_SUCCEEDED, 'configure_extension.configuration: is required (got none)', gateway.ActionFailureReason.ACTION_FAILURE_REASON_FAILED);
+      return;
+    }
+    this.status(call, actionId, S.ACTION_STATUS_RUNNING, `applying content revision ${next.revision}`);
+    let applied: ConfigurationApplied;
+    try {
+      applied = configuration.apply(next, { enrolled: this.opts.identity.exists() });
+    } catch (err) {
+      if (!(err instanceof ConfigurationRejected)) throw err;
+      this.opts.log.warn({ revision: next.revision, err: err.message }, 'configuration refused; nothing changed');
+      this.status(call, actionId, S.ACTION_STATUS_NOT_SUCCEEDED, err.message, gateway.ActionFailureReason.ACTION_FAILURE_REASON_FAILED);
+      return;
+    }
+    this.status(call, actionId, S.ACTION_STATUS_SUCCEEDED, applied.detail);
+    this.opts.log.info({ revision: applied.revision, recorderFiles: applied.recorderFiles }, 'configuration applied');
+    if (applied.heartbeatIntervalMs) this.retimeHeartbeat?.(applied.heartbeatIntervalMs);
+    if (applied.routesChanged) {
+      this.routes = new RouteSelector(applied.routes, { returnAfterMs: this.opts.returnToPreferredMs, now: this.now });
+      this.opts.log.info({ routes: applied.routes.map((r) => `${r.name} ${r.address}`) }, 'routes changed; reconnecting over the new ones');
+      call.end();
     }
   }
 
