@@ -42,19 +42,21 @@ export const registerUninstall: Register = (program, act) => {
     .option('--dry-run', 'only show the plan (endpoints per OS, dependent modules); change nothing')
     .option('--confirm <phrase>', `the exact phrase "${CONFIRMATION}", for scripts`)
     .option('--endpoint-timeout <duration>', 'give up waiting for endpoints after this and remove the server data anyway (default 24h)')
+    .option('--remove-recorder-data', "also delete each endpoint's recorder data (monitor.db and the recorder configuration), not only the Direct Connect tools")
     .option('--no-wait', 'start it and return; follow with dcctl uninstall status')
     .option('--poll <duration>', 'how often to check progress while waiting', '2s');
 
   un.action(
-    act<{ dryRun?: boolean; confirm?: string; endpointTimeout?: string; wait: boolean; poll: string }>(async (ctx, o) => {
+    act<{ dryRun?: boolean; confirm?: string; endpointTimeout?: string; removeRecorderData?: boolean; wait: boolean; poll: string }>(async (ctx, o) => {
       const endpointTimeout = o.endpointTimeout ? parseDuration('--endpoint-timeout', o.endpointTimeout) : undefined;
+      const removeRecorderData = o.removeRecorderData === true;
       // Refuse a bad command line before asking the server anything.
       if (!o.dryRun && o.confirm !== undefined && o.confirm !== CONFIRMATION) throw usageError(`--confirm "${o.confirm}": must be exactly "${CONFIRMATION}"; nothing was changed`);
       if (!o.dryRun && o.confirm === undefined && !ctx.io.stdin.isTTY) throw usageError(`uninstall needs confirmation: pass --confirm "${CONFIRMATION}" (stdin is not a terminal)`);
       const plan = await ctx.conn().unary(
         moduleServerV1.AdminServiceService.uninstall,
         'SETTINGS_WRITE',
-        moduleServerV1.UninstallRequest.fromPartial({ confirmation: CONFIRMATION, dryRun: true, endpointTimeout }),
+        moduleServerV1.UninstallRequest.fromPartial({ confirmation: CONFIRMATION, dryRun: true, endpointTimeout, removeRecorderData }),
       );
       if (o.dryRun) {
         ctx.out.result(moduleServerV1.UninstallResponse.toJSON(plan), () => {
@@ -69,13 +71,14 @@ export const registerUninstall: Register = (program, act) => {
         ctx.out.line();
       }
       ctx.out.note('WARNING: other modules (Performance, Protect, Reveal, Trace, ...) depend on Direct Connect; they lose their endpoint sessions.');
+      if (removeRecorderData) ctx.out.note("WARNING: --remove-recorder-data deletes each endpoint's monitor.db: its recorded history is lost.");
       let phrase = o.confirm;
       if (phrase === undefined) phrase = (await ask(ctx, `Type "${CONFIRMATION}" to continue: `)).trim();
       if (phrase !== CONFIRMATION) throw new CliError(`confirmation does not match "${CONFIRMATION}": nothing was changed`, EXIT.FAILED);
       const started = await ctx.conn().unary(
         moduleServerV1.AdminServiceService.uninstall,
         'SETTINGS_WRITE',
-        moduleServerV1.UninstallRequest.fromPartial({ confirmation: phrase, dryRun: false, endpointTimeout }),
+        moduleServerV1.UninstallRequest.fromPartial({ confirmation: phrase, dryRun: false, endpointTimeout, removeRecorderData }),
       );
       let status = started.status;
       if (o.wait) {
