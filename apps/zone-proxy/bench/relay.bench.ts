@@ -19,7 +19,7 @@ import { type ClientDuplexStream, Server, ServerCredentials } from '@grpc/grpc-j
 import { gatewayV1 as gateway, type sessionV1 } from '@dc/proto';
 import { makeTempDir, waitFor } from '@dc/service-kit/testing';
 import { pino } from 'pino';
-import type { RelayedGateway } from '../../module-server/src/zone-links/relayed-call';
+import type { RelayedGateway } from '../../module-server/src/zone-links/relayed-peer';
 import { buildZoneProxy, endpointClient, freePort, MemoryZoneProxySettings, runInstaller, spawnZoneProxy } from '../../module-server/src/zone-links/testing/fixtures';
 import { ZoneTestCa } from '../../module-server/src/zone-links/testing/zone-test-ca';
 import { ZoneLinks } from '../../module-server/src/zone-links/zone-links';

@@ -4,12 +4,13 @@ import { X509Certificate } from 'node:crypto';
 import { DESCRIPTOR_SET_BASE64, type zoneProxyV1 as zp } from '@dc/proto';
 import { type GrpcServerHandle, serverCredentials, startGrpcServer } from '@dc/service-kit';
 import type { Logger } from 'pino';
-import { endpointInboundCredentials, endpointInboundService, normaliseSerial, type TrustState } from './endpoint-inbound/endpoint-inbound';
+import { type EndpointInbound, normaliseSerial, startEndpointInbound, type TrustState } from './endpoint-inbound/endpoint-inbound';
 import { LinkHub } from './link/link-hub';
-import { zoneLinkService } from './link/zone-link-service';
+import { startLinkInbound } from './link/link-inbound';
 import { readInstalledPayload } from './provision-payload/provision-payload';
 import { type ProvisionedState, readProvisionedState, writeProvisionedState } from './provisioning/provisioned-state';
 import { Provisioning, provisioningService } from './provisioning/provisioning-service';
+import type { Listener } from './tls-inbound';
 
 export interface Listen {
   readonly host: string;
@@ -31,8 +32,9 @@ export interface ZoneProxyOptions {
 export class ZoneProxy {
   private state: ProvisionedState | undefined;
   private provisioningServer: GrpcServerHandle | undefined;
-  private endpointInbound: GrpcServerHandle | undefined;
-  private moduleServerInbound: GrpcServerHandle | undefined;
+  /** Health-only gRPC servers until provisioned; then the TLS listeners relaying endpoints. */
+  private endpointInbound: Listener | undefined;
+  private moduleServerInbound: Listener | undefined;
   private hub: LinkHub | undefined;
   private trust: TrustState = { trustBundlePem: '', revocationVersion: 0, revoked: new Set() };
   private readonly clock: { now(): number };
@@ -105,7 +107,7 @@ export class ZoneProxy {
     try {
       await this.listen(state);
     } catch (err) {
-      const partial: Array<GrpcServerHandle | undefined> = [this.endpointInbound, this.moduleServerInbound];
+      const partial: Array<Listener | undefined> = [this.endpointInbound, this.moduleServerInbound];
       await Promise.all(partial.map((s) => s?.shutdown(0)));
       this.endpointInbound = await this.healthOnly('endpoint-inbound', this.o.unprovisionedEndpointInbound);
       this.moduleServerInbound = await this.healthOnly('module-server-inbound', this.o.unprovisionedModuleServerInbound);
@@ -117,6 +119,8 @@ export class ZoneProxy {
 
   private async listen(state: ProvisionedState): Promise<void> {
     this.trust = { trustBundlePem: state.trustBundlePem, revocationVersion: state.revocation.version, revoked: new Set(state.revocation.serials.map(normaliseSerial)) };
+    // The hub answers endpoint connections it cannot relay through the endpoint listener, started after it.
+    const inbound: { current?: EndpointInbound } = {};
     const hub = new LinkHub({
       zoneProxyName: state.zoneProxyName,
       version: this.o.version,
@@ -124,29 +128,33 @@ export class ZoneProxy {
       log: this.o.log.child({ component: 'link' }),
       activityIntervalMs: this.o.activityIntervalMs,
       onTrustUpdate: (u) => this.applyTrust(u),
+      refuse: (endpoint, code, reason) => (inbound.current ? inbound.current.refuse(endpoint, code, reason) : endpoint.destroy()),
+      onLinked: (linked) => inbound.current?.setServing(linked),
     });
     this.hub = hub;
-    this.moduleServerInbound = await startGrpcServer({
-      name: 'module-server-inbound',
+    // Client certificates are requested on both; ZoneLinkService and relay connections refuse
+    // a peer without a verified module server certificate, and health checks need none.
+    this.moduleServerInbound = await startLinkInbound({
       ...state.moduleServerInbound,
-      // Client certificates are requested, and ZoneLinkService refuses calls without a verified
-      // one; health checks stay reachable without one.
-      credentials: endpointInboundCredentials(state.linkFacing.certificateChainPem, state.linkFacing.privateKeyPem, state.trustBundlePem),
-      services: [zoneLinkService({ hub, status: () => this.status(), isRevoked: (s) => this.trust.revoked.has(s), log: this.o.log })],
-      descriptorSetBase64: DESCRIPTOR_SET_BASE64,
+      tls: { certificateChainPem: state.linkFacing.certificateChainPem, privateKeyPem: state.linkFacing.privateKeyPem, trustBundlePem: state.trustBundlePem },
+      hub,
+      status: () => this.status(),
+      isRevoked: (s) => this.trust.revoked.has(s),
       log: this.o.log,
     });
-    this.endpointInbound = await startGrpcServer({
-      name: 'endpoint-inbound',
+    inbound.current = await startEndpointInbound({
       ...state.endpointInbound,
-      credentials: endpointInboundCredentials(state.endpointFacing.certificateChainPem, state.endpointFacing.privateKeyPem, state.trustBundlePem),
-      services: [endpointInboundService({ hub, trust: () => this.trust, log: this.o.log, clock: this.clock })],
-      descriptorSetBase64: DESCRIPTOR_SET_BASE64,
+      tls: { certificateChainPem: state.endpointFacing.certificateChainPem, privateKeyPem: state.endpointFacing.privateKeyPem, trustBundlePem: state.trustBundlePem },
+      hub: () => hub,
+      trust: () => this.trust,
       log: this.o.log,
+      clock: this.clock,
     });
+    inbound.current.setServing(hub.linked);
+    this.endpointInbound = inbound.current;
   }
 
-  /** New revocation lists apply to the next handshake; a new trust bundle to the next restart of the listener. */
+  /** New revocation lists apply to the next handshake and end relayed connections now revoked; a new trust bundle applies at the next restart of the listener. */
   private applyTrust(u: zp.TrustUpdate): void {
     const rl = u.revocationList;
     if (rl && rl.version > this.trust.revocationVersion) {
@@ -156,7 +164,7 @@ export class ZoneProxy {
         writeProvisionedState(this.o.installDir, this.state);
       }
       const ended = this.hub?.endRevoked((serial) => this.trust.revoked.has(normaliseSerial(serial))) ?? 0;
-      this.o.log.info({ version: rl.version, revoked: rl.serials.length, callsEnded: ended }, 'revocation list updated');
+      this.o.log.info({ version: rl.version, revoked: rl.serials.length, connectionsEnded: ended }, 'revocation list updated');
     }
   }
 

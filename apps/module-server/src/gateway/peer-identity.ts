@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { endpointIdOf, UNKNOWN_CA_ERRORS } from '@dc/zone-link';
 import { normaliseSerial, type RevocationList } from '../enrolment/certificate-issuer';
 import type { TlsFailureCause } from '../registry/endpoint-registry';
-import type { RelayedPeer } from '../zone-links/relayed-call';
+import type { RelayedPeer } from '../zone-links/relayed-peer';
 
 export type PeerIdentity =
   | { readonly ok: true; readonly clientId: string; readonly serial: string; readonly notAfter: number }

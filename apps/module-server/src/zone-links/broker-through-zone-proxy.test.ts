@@ -14,7 +14,7 @@ import { gatewayService } from '../gateway/gateway-service';
 import { StaticSettings } from '../settings-link/settings-source';
 import { TestCa } from '../testing/test-ca';
 import { enrolTestEndpoint, TestEndpoint } from '../testing/test-endpoint';
-import type { RelayedGateway } from './relayed-call';
+import type { RelayedGateway } from './relayed-peer';
 import { buildZoneProxy, freePort, MemoryZoneProxySettings, runInstaller, spawnZoneProxy } from './testing/fixtures';
 import { ZoneTestCa } from './testing/zone-test-ca';
 import type { ZoneCertificateAuthority, ZoneProxyRecord } from './zone-proxy-directory';

@@ -1,15 +1,17 @@
 // The module server's link to one zone proxy (SPEC 1.4.6, DESIGN flow 7): provision it on
-// :17488 if needed, hold the mutually authenticated Relay stream on :17487, feed relayed
-// endpoint calls into the gateway, reconnect with backoff, and keep status and activity.
-import type { PeerCertificate } from 'node:tls';
-import { checkServerIdentity } from 'node:tls';
+// :17488 if needed, hold the mutually authenticated Relay control stream on :17487, open a relay
+// connection for each endpoint connection the proxy asks for and serve it with the gateway,
+// reconnect with backoff, and keep status and activity.
+import { isIP } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { type ClientDuplexStream, credentials, Metadata, status as grpcStatus } from '@grpc/grpc-js';
 import { zoneProxyV1 as zp } from '@dc/proto';
+import { encodeRelayPreamble, RELAY_ALPN } from '@dc/zone-link';
 import type { Logger } from 'pino';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
-import { ReceiveWindow, SendWindow } from '@dc/zone-link';
 import { AlreadyProvisioned, hostForUri, ProvisioningRefused, provisionZoneProxy } from './provisioning-client';
-import { dispatchRelayedCall, RELAYABLE_METHODS, RelayedCall, type RelayedGateway } from './relayed-call';
+import { endRelayedCalls, type RelayServer } from './relay-server';
+import { markRelayedConnection, type RelayedConnection } from './relayed-peer';
 import type { ZoneCertificateAuthority, ZoneLinkStatus, ZoneProxyActivity, ZoneProxyRecord, ZoneProxySettings } from './zone-proxy-directory';
 
 /** The module server's client identity on zone links (CA-issued, purpose CLIENT or SERVICE). */
@@ -32,15 +34,15 @@ export interface ZoneLinkDeps {
   readonly settings: ZoneProxySettings;
   readonly ca: ZoneCertificateAuthority;
   readonly identity: () => LinkIdentity;
-  readonly gateway: RelayedGateway;
+  /** Serves relay connections with the gateway's handlers. */
+  readonly relay: RelayServer;
   readonly log: Logger;
   readonly clock: { now(): number };
   readonly random: () => number;
   readonly moduleServerVersion: string;
   readonly backoff?: BackoffPolicy;
-  /** LinkHello parameters. */
+  /** LinkHello parameter. */
   readonly keepaliveIntervalMs?: number;
-  readonly initialWindowBytes?: number;
   /** Current trust to send in LinkHello. */
   readonly trust: () => zp.TrustUpdate | undefined;
   /** Told after every status or activity change (reporting to settings, metrics). */
@@ -49,17 +51,16 @@ export interface ZoneLinkDeps {
   readonly addresses?: { provisioning?: string; link?: string };
 }
 
-/** A batch is sent early once its messages reach this size. */
-const MAX_BATCH_BYTES = 1 << 20;
-
 type RelayStream = ClientDuplexStream<zp.RelayRequest, zp.RelayResponse>;
 
-interface LinkedStream {
-  readonly call: RelayedCall;
-  readonly send: SendWindow;
-  readonly recv: ReceiveWindow;
-  closing?: { code: number; reason: string };
+/** A relay connection: one endpoint connection relayed by the zone proxy, served by the gateway. */
+interface LiveRelay {
+  readonly socket: TLSSocket;
+  readonly connection: RelayedConnection;
 }
+
+/** How long the calls of a connection the zone proxy ended (revocation) have to send their statuses before it closes. */
+const END_GRACE_MS = 300;
 
 export class ZoneLink {
   private state: ZoneLinkStatus = 'PROVISIONING';
@@ -71,13 +72,14 @@ export class ZoneLink {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private client: zp.ZoneLinkServiceClient | undefined;
   private stream: RelayStream | undefined;
-  private readonly streams = new Map<number, LinkedStream>();
+  private readonly relays = new Map<number, LiveRelay>();
+  /** Bytes of relay connections already closed. */
+  private readonly closedBytes = { read: 0, written: 0 };
   private lastHeard = 0;
   private keepaliveSeq = 0;
-  private readonly counters = { bytesToModuleServer: 0, bytesToEndpoints: 0, lastError: '', lastErrorTime: undefined as Date | undefined, connectedSince: undefined as Date | undefined };
+  private readonly counters = { lastError: '', lastErrorTime: undefined as Date | undefined, connectedSince: undefined as Date | undefined };
   private provisioned = false;
   private pending: zp.ModuleServerFrame[] = [];
-  private pendingBytes = 0;
   private readonly log: Logger;
 
   constructor(
@@ -105,9 +107,15 @@ export class ZoneLink {
   view(): ZoneLinkStatusView {
     let endpoints = 0;
     let sessions = 0;
-    for (const s of this.streams.values()) {
-      if (s.call.method === 'controlChannel') endpoints++;
-      else if (s.call.method === 'sessionStream') sessions++;
+    let read = this.closedBytes.read;
+    let written = this.closedBytes.written;
+    for (const r of this.relays.values()) {
+      for (const method of r.connection.calls.values()) {
+        if (method === 'controlChannel') endpoints++;
+        else sessions++;
+      }
+      read += r.socket.bytesRead;
+      written += r.socket.bytesWritten;
     }
     return {
       zoneProxyId: this.record.id,
@@ -118,8 +126,8 @@ export class ZoneLink {
       activity: {
         endpointsConnected: endpoints,
         sessions,
-        bytesToModuleServer: this.counters.bytesToModuleServer,
-        bytesToEndpoints: this.counters.bytesToEndpoints,
+        bytesToModuleServer: read,
+        bytesToEndpoints: written,
         lastError: this.counters.lastError,
         lastErrorTime: this.counters.lastErrorTime,
         connectedSince: this.state === 'CONNECTED' ? this.counters.connectedSince : undefined,
@@ -186,19 +194,28 @@ export class ZoneLink {
     this.connect();
   }
 
+  /** The link-facing certificate must be this zone proxy's, not just any our CA issued. */
+  private readonly checkServer = (host: string, cert: PeerCertificate): Error | undefined => {
+    const name = this.record.name;
+    if (!(cert.subjectaltname ?? '').split(/,\s*/).includes(`URI:urn:dc:zone-proxy:${name}`)) {
+      return new Error(`the server at ${host} is not zone proxy "${name}" (no urn:dc:zone-proxy:${name} in its certificate)`);
+    }
+    return this.deps.addresses?.link ? undefined : checkServerIdentity(host, cert);
+  };
+
+  /** Where the zone proxy's Module Server Inbound Port is: the record's target hostname, or the override. */
+  private linkTarget(): { host: string; port: number } {
+    const override = this.deps.addresses?.link;
+    if (!override) return { host: this.record.moduleServerTargetHostname, port: this.record.moduleServerInboundPort };
+    const i = override.lastIndexOf(':');
+    return { host: override.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(override.slice(i + 1)) };
+  }
+
   private connect(): void {
     const id = this.deps.identity();
-    const name = this.record.name;
-    const creds = credentials.createSsl(Buffer.from(id.trustBundlePem), Buffer.from(id.privateKeyPem), Buffer.from(id.certificateChainPem), {
-      checkServerIdentity: (host: string, cert: PeerCertificate) => {
-        // The link-facing certificate must be this zone proxy's, not just any our CA issued.
-        if (!(cert.subjectaltname ?? '').split(/,\s*/).includes(`URI:urn:dc:zone-proxy:${name}`)) {
-          return new Error(`the server at ${host} is not zone proxy "${name}" (no urn:dc:zone-proxy:${name} in its certificate)`);
-        }
-        return this.deps.addresses?.link ? undefined : checkServerIdentity(host, cert);
-      },
-    });
-    const address = this.deps.addresses?.link ?? `${hostForUri(this.record.moduleServerTargetHostname)}:${this.record.moduleServerInboundPort}`;
+    const creds = credentials.createSsl(Buffer.from(id.trustBundlePem), Buffer.from(id.privateKeyPem), Buffer.from(id.certificateChainPem), { checkServerIdentity: this.checkServer });
+    const target = this.linkTarget();
+    const address = this.deps.addresses?.link ?? `${hostForUri(target.host)}:${target.port}`;
     this.client?.close();
     this.client = new zp.ZoneLinkServiceClient(address, creds, { 'grpc.keepalive_time_ms': 30_000 });
     const stream = this.client.relay(new Metadata());
@@ -207,15 +224,15 @@ export class ZoneLink {
     let acked = false;
     const keepaliveMs = this.deps.keepaliveIntervalMs ?? 15_000;
     this.pending = [];
-    this.pendingBytes = 0;
     this.write({
       frame: {
         $case: 'hello',
         value: {
           zoneProxyId: this.record.id,
           moduleServerVersion: this.deps.moduleServerVersion,
-          initialWindowBytes: this.window,
-          maxMessageBytes: 4 << 20,
+          // Deprecated with the message relay: relay connections are flow-controlled by TCP.
+          initialWindowBytes: 0,
+          maxMessageBytes: 0,
           keepaliveInterval: { seconds: Math.floor(keepaliveMs / 1000), nanos: (keepaliveMs % 1000) * 1e6 },
           trust: this.deps.trust(),
         },
@@ -243,10 +260,6 @@ export class ZoneLink {
     stream.on('end', () => this.linkFailed(stream, 'the zone proxy closed the link'));
   }
 
-  private get window(): number {
-    return this.deps.initialWindowBytes ?? 1 << 20;
-  }
-
   private startKeepalive(stream: RelayStream, intervalMs: number): void {
     clearInterval(this.keepaliveTimer);
     this.keepaliveTimer = setInterval(() => {
@@ -272,19 +285,16 @@ export class ZoneLink {
     clearInterval(this.keepaliveTimer);
     const stream = this.stream;
     this.stream = undefined;
-    for (const s of this.streams.values()) s.call.abort(reason);
-    this.streams.clear();
+    for (const r of this.relays.values()) r.socket.destroy();
+    this.relays.clear();
     stream?.cancel();
+    if (reason) this.log.debug({ reason }, 'relay connections closed');
   }
 
   /** Frames queue for the rest of this event-loop turn and go as one RelayRequest (a batch). */
   private write(frame: zp.ModuleServerFrame): void {
     if (!this.stream) return;
-    const size = frame.frame?.$case === 'data' ? frame.frame.value.message.length : 0;
-    // Keep each batch well under gRPC's default 4 MiB message limit.
-    if (this.pendingBytes + size > MAX_BATCH_BYTES) this.flush();
     this.pending.push(frame);
-    this.pendingBytes += size;
     if (this.pending.length === 1) {
       const stream = this.stream;
       setImmediate(() => {
@@ -296,41 +306,23 @@ export class ZoneLink {
   private flush(): void {
     const frames = this.pending;
     this.pending = [];
-    this.pendingBytes = 0;
     if (this.stream && frames.length > 0) this.stream.write({ frames });
   }
 
   private onFrame(f: NonNullable<zp.ZoneProxyFrame['frame']>): void {
     switch (f.$case) {
-      case 'open':
-        return this.open(f.value);
-      case 'data': {
-        const s = this.streams.get(f.value.streamId);
-        if (!s) return;
-        const raw = f.value.message;
-        const m = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength); // no copy
-        this.counters.bytesToModuleServer += m.length;
-        try {
-          s.call.deliver(m);
-        } catch (err) {
-          s.call.emit('error', { code: grpcStatus.INTERNAL, details: `cannot decode a relayed message: ${(err as Error).message}` });
-        }
-        s.recv.consumed(m.length);
+      case 'connectionRequest':
+        return this.openRelay(f.value);
+      case 'connectionEnd': {
+        // The zone proxy stopped relaying this endpoint (its certificate was revoked): its calls
+        // end with the status, then the connection closes.
+        const r = this.relays.get(f.value.connectionId);
+        if (!r) return;
+        const ended = endRelayedCalls(r.connection, f.value.statusCode, f.value.reason);
+        this.log.info({ clientId: r.connection.peer.clientId, callsEnded: ended, reason: f.value.reason }, 'relayed connection ended by the zone proxy');
+        setTimeout(() => r.socket.end(), END_GRACE_MS).unref();
         return;
       }
-      case 'halfClose':
-        this.streams.get(f.value.streamId)?.call.halfClosed();
-        return;
-      case 'close': {
-        const s = this.streams.get(f.value.streamId);
-        if (!s) return;
-        this.streams.delete(f.value.streamId);
-        s.call.abort(f.value.reason || 'the endpoint ended the call');
-        return;
-      }
-      case 'windowUpdate':
-        this.streams.get(f.value.streamId)?.send.grant(f.value.creditBytes);
-        return;
       case 'keepalive':
         if (!f.value.reply) this.write({ frame: { $case: 'keepalive', value: { ...f.value, reply: true } } });
         return;
@@ -347,31 +339,33 @@ export class ZoneLink {
         return;
       case 'helloAck':
         return;
+      default:
+        this.log.warn({ frame: f.$case }, 'frame of the message relay ignored (endpoint connections are relayed as bytes)');
     }
   }
 
-  private open(o: zp.StreamOpen): void {
-    const streamId = o.streamId;
-    const refuse = (code: number, reason: string) => this.write({ frame: { $case: 'close', value: { streamId, statusCode: code, reason } } });
-    const method = RELAYABLE_METHODS.get(o.method);
-    if (!method) return refuse(grpcStatus.UNIMPLEMENTED, `${o.method} is not relayed (only dc.gateway.v1.EndpointGatewayService)`);
-    if (this.streams.has(streamId)) return refuse(grpcStatus.INVALID_ARGUMENT, `stream ${streamId} is already open`);
-    const identity = o.identity;
-    if (!identity) return refuse(grpcStatus.UNAUTHENTICATED, 'StreamOpen carries no endpoint identity');
-    const timeoutMs = o.timeout ? o.timeout.seconds * 1000 + o.timeout.nanos / 1e6 : undefined;
-    // The call and its windows refer to each other; the holder breaks the cycle.
-    const ref: { entry?: LinkedStream } = {};
-    const flushClose = () => {
-      const entry = ref.entry;
-      if (entry?.closing && entry.send.queued === 0) {
-        this.streams.delete(streamId);
-        this.write({ frame: { $case: 'close', value: { streamId, statusCode: entry.closing.code, reason: entry.closing.reason } } });
-        entry.closing = undefined;
-      }
-    };
-    const call = new RelayedCall(
-      method,
-      {
+  /** The zone proxy accepted an endpoint connection: open a relay connection for it and serve it with the gateway. */
+  private openRelay(req: zp.RelayConnectionRequest): void {
+    const connectionId = req.connectionId;
+    const refuse = (code: number, reason: string) => this.write({ frame: { $case: 'connectionEnd', value: { connectionId, statusCode: code, reason } } });
+    const identity = req.identity;
+    if (!identity) return refuse(grpcStatus.UNAUTHENTICATED, 'RelayConnectionRequest carries no endpoint identity');
+    if (this.relays.has(connectionId)) return refuse(grpcStatus.INVALID_ARGUMENT, `relay connection ${connectionId} is already open`);
+    const id = this.deps.identity();
+    const target = this.linkTarget();
+    const socket = tlsConnect({
+      host: target.host,
+      port: target.port,
+      servername: isIP(target.host) ? undefined : target.host,
+      ca: id.trustBundlePem,
+      cert: id.certificateChainPem,
+      key: id.privateKeyPem,
+      ALPNProtocols: [RELAY_ALPN],
+      checkServerIdentity: this.checkServer,
+    });
+    socket.setNoDelay(true);
+    const connection: RelayedConnection = {
+      peer: {
         clientId: identity.clientId,
         serial: identity.certificateSerial,
         notAfter: identity.certificateNotAfter?.getTime() ?? 0,
@@ -380,37 +374,55 @@ export class ZoneLink {
         route: this.record.name,
         zoneProxyId: this.record.id,
       },
-      o.metadata,
-      {
-        send: (m) => ref.entry?.send.push(m),
-        close: (code, reason) => {
-          if (!ref.entry) return;
-          ref.entry.closing = { code, reason };
-          flushClose();
-        },
-      },
-      timeoutMs !== undefined ? this.deps.clock.now() + timeoutMs : undefined,
-    );
-    const entry: LinkedStream = {
-      call,
-      send: new SendWindow(
-        this.window,
-        (m) => {
-          this.counters.bytesToEndpoints += m.length;
-          this.write({ frame: { $case: 'data', value: { streamId, message: m } } });
-        },
-        (blocked) => {
-          if (!blocked) flushClose();
-        },
-      ),
-      recv: new ReceiveWindow(this.window, (g) => this.write({ frame: { $case: 'windowUpdate', value: { streamId, creditBytes: g } } })),
+      calls: new Map(),
+      changed: () => this.deps.onChange?.(this.view()),
     };
-    ref.entry = entry;
-    this.streams.set(streamId, entry);
-    call.once('close', () => this.deps.onChange?.(this.view()));
-    dispatchRelayedCall(this.deps.gateway, call);
-    if (method === 'controlChannel' || method === 'sessionStream') this.deps.onChange?.(this.view());
+    const relay: LiveRelay = { socket, connection };
+    this.relays.set(connectionId, relay);
+    const stream = this.stream;
+    let served = false;
+    socket.once('secureConnect', () => {
+      if (this.stream !== stream) return void socket.destroy();
+      if (socket.alpnProtocol !== RELAY_ALPN) {
+        socket.destroy();
+        return refuse(grpcStatus.UNAVAILABLE, `the zone proxy did not accept a relay connection (ALPN ${String(socket.alpnProtocol)})`);
+      }
+      presentAs(socket, identity.remoteAddress);
+      markRelayedConnection(socket, connection);
+      served = true;
+      // HTTP/2 takes the socket over only once this write is done (Node asserts that no write of
+      // its own is in flight); what the proxy sends meanwhile waits in the socket.
+      socket.write(encodeRelayPreamble(connectionId), (err) => {
+        if (!err && !socket.destroyed) this.deps.relay.serve(socket);
+      });
+    });
+    socket.on('error', (err) => {
+      if (served) return;
+      this.log.warn({ err: err.message, connectionId }, 'cannot open a relay connection');
+      refuse(grpcStatus.UNAVAILABLE, `the module server cannot open a relay connection to the zone proxy: ${err.message}`);
+    });
+    socket.once('close', () => {
+      if (this.relays.get(connectionId) !== relay) return;
+      this.relays.delete(connectionId);
+      this.closedBytes.read += socket.bytesRead;
+      this.closedBytes.written += socket.bytesWritten;
+    });
   }
+}
+
+/**
+ * The relay connection's socket answers for the endpoint's address (as the zone proxy saw it),
+ * so the gateway's call.getPeer() names the endpoint, as on a direct connection, not the proxy.
+ */
+function presentAs(socket: TLSSocket, remote: string): void {
+  const i = remote.lastIndexOf(':');
+  if (i <= 0) return;
+  const address = remote.slice(0, i).replace(/^\[|\]$/g, '');
+  Object.defineProperties(socket, {
+    remoteAddress: { value: address },
+    remotePort: { value: Number(remote.slice(i + 1)) },
+    remoteFamily: { value: isIP(address) === 6 ? 'IPv6' : 'IPv4' },
+  });
 }
 
 function describe(err: unknown): string {

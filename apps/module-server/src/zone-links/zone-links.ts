@@ -4,7 +4,8 @@
 import type { zoneProxyV1 as zp } from '@dc/proto';
 import type { Logger } from 'pino';
 import type { BackoffPolicy } from './backoff';
-import type { RelayedGateway } from './relayed-call';
+import { RelayServer } from './relay-server';
+import type { RelayedGateway } from './relayed-peer';
 import { type LinkIdentity, ZoneLink, type ZoneLinkStatusView } from './zone-link';
 import type { ZoneCertificateAuthority, ZoneProxyRecord, ZoneProxySettings } from './zone-proxy-directory';
 
@@ -13,7 +14,7 @@ export interface ZoneLinksOptions {
   readonly ca: ZoneCertificateAuthority;
   /** The module server's client certificate for links (renewals are picked up at the next dial). */
   readonly identity: () => LinkIdentity;
-  /** The gateway handlers relayed endpoint calls go to (the same as :17475's). */
+  /** The gateway handlers relayed endpoint connections are served with (the same as :17475's). */
   readonly gateway: RelayedGateway;
   readonly log: Logger;
   readonly moduleServerVersion: string;
@@ -35,9 +36,11 @@ export class ZoneLinks {
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly lastReported = new Map<string, { status: string; at: number }>();
   private readonly clock: { now(): number };
+  private readonly relay: RelayServer;
 
   constructor(private readonly o: ZoneLinksOptions) {
     this.clock = o.clock ?? { now: () => Date.now() };
+    this.relay = new RelayServer(o.gateway);
   }
 
   /** Polls settings and the CA until close(); call reconcile() directly when a watch drives it. */
@@ -71,7 +74,7 @@ export class ZoneLinks {
         settings: this.o.settings,
         ca: this.o.ca,
         identity: this.o.identity,
-        gateway: this.o.gateway,
+        relay: this.relay,
         log: this.o.log,
         clock: this.clock,
         random: this.o.random ?? Math.random,
@@ -109,6 +112,7 @@ export class ZoneLinks {
     clearInterval(this.pollTimer);
     for (const link of this.links.values()) link.stop('the module server is shutting down');
     this.links.clear();
+    this.relay.close();
   }
 
   private report(v: ZoneLinkStatusView): void {

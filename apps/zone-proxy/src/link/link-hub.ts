@@ -1,46 +1,24 @@
-// The zone proxy's end of the link (:17487): holds the module server's Relay stream and turns
-// each endpoint call on :17486 into a relayed stream over it (StreamOpen / StreamData /
-// StreamHalfClose / StreamClose / WindowUpdate), with keepalives and activity (SPEC 1.4.6).
+// The zone proxy's end of the link (:17487): holds the module server's Relay control stream
+// (hello, keepalives, activity, trust updates) and relays each endpoint connection of :17486 as
+// bytes over a relay connection the module server opens for it on request (dc.zoneproxy.v1
+// RelayConnectionRequest; SPEC 1.4.6). TCP backpressure is the flow control.
+import type { TLSSocket } from 'node:tls';
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { type zoneProxyV1 as zp } from '@dc/proto';
-import { Unavailable } from '@dc/service-kit';
+import { decodeRelayPreamble, RELAY_PREAMBLE_BYTES } from '@dc/zone-link';
 import type { Logger } from 'pino';
-import { ReceiveWindow, SendWindow } from '@dc/zone-link';
 
 type RelayCall = ServerDuplexStream<zp.RelayRequest, zp.RelayResponse>;
 
 /** Defaults of LinkHello (dc.zoneproxy.v1). */
-export const LINK_DEFAULTS = { initialWindowBytes: 1 << 20, maxMessageBytes: 4 << 20, keepaliveIntervalMs: 15_000 } as const;
-/** A batch is sent early once its messages reach this size. */
-const MAX_BATCH_BYTES = 1 << 20;
-const CONTROL_CHANNEL = '/dc.gateway.v1.EndpointGatewayService/ControlChannel';
-const SESSION_STREAM = '/dc.gateway.v1.EndpointGatewayService/SessionStream';
+export const LINK_DEFAULTS = { keepaliveIntervalMs: 15_000 } as const;
+/** How long an endpoint connection waits for the module server's relay connection. */
+export const RELAY_CONNECT_TIMEOUT_MS = 10_000;
+/** After ending a relayed connection (revocation) the module server has this long to send the calls' statuses. */
+const END_GRACE_MS = 2000;
 
-/** What the hub needs from the endpoint's gRPC call on :17486. */
-export interface EndpointSide {
-  /** Writes one response message to the endpoint; `flushed` runs once it left our buffers. */
-  deliver(message: Buffer, flushed: () => void): void;
-  /** Ends the endpoint's call with this gRPC status. */
-  finish(code: number, reason: string): void;
-  pause(): void;
-  resume(): void;
-}
-
-/** The proxy's handle on one relayed stream, fed by the endpoint's call. */
-export interface RelayedStream {
-  readonly id: number;
-  data(message: Buffer): void;
-  halfClose(): void;
-  /** The endpoint cancelled or disconnected. */
-  cancel(code: number, reason: string): void;
-}
-
-export interface OpenRequest {
-  readonly method: string;
-  readonly identity: zp.EndpointIdentity;
-  readonly metadata: Record<string, string>;
-  readonly timeoutMs?: number;
-}
+/** How an endpoint connection is answered when it cannot be relayed: every call ends with this status. */
+export type Refuse = (endpoint: TLSSocket, code: number, reason: string) => void;
 
 export interface LinkHubOptions {
   readonly zoneProxyName: string;
@@ -51,39 +29,37 @@ export interface LinkHubOptions {
   readonly activityIntervalMs?: number;
   /** New trust bundle / revocation list from the module server. */
   readonly onTrustUpdate: (u: zp.TrustUpdate) => void;
+  /** Serves an endpoint connection that will not be relayed with one gRPC status (no link, the module server refused). */
+  readonly refuse: Refuse;
+  /** Told when the link comes up or goes down. */
+  readonly onLinked?: (linked: boolean) => void;
 }
 
-interface StreamState {
+interface Relayed {
   readonly id: number;
-  readonly method: string;
-  /** The endpoint certificate's serial ('' for Enrol). */
-  readonly serial: string;
-  readonly side: EndpointSide;
-  readonly send: SendWindow;
-  readonly recv: ReceiveWindow;
+  readonly identity: zp.EndpointIdentity;
+  readonly endpoint: TLSSocket;
+  relay?: TLSSocket;
+  timer?: NodeJS.Timeout;
+  /** Set once the relay stopped forwarding the endpoint's bytes (revoked). */
+  cut?: boolean;
   done: boolean;
 }
 
 class Link {
   hello: zp.LinkHello | undefined;
-  readonly streams = new Map<number, StreamState>();
-  nextId = 1;
+  readonly connections = new Map<number, Relayed>();
   lastHeard: number;
-  keepaliveSeq = 0;
   timer: NodeJS.Timeout | undefined;
   activityTimer: NodeJS.Timeout | undefined;
   ended = false;
   pending: zp.ZoneProxyFrame[] = [];
-  pendingBytes = 0;
   constructor(
     readonly call: RelayCall,
     readonly remote: string,
     now: number,
   ) {
     this.lastHeard = now;
-  }
-  get window(): number {
-    return this.hello?.initialWindowBytes || LINK_DEFAULTS.initialWindowBytes;
   }
   get keepaliveMs(): number {
     const d = this.hello?.keepaliveInterval;
@@ -94,6 +70,7 @@ class Link {
 
 export class LinkHub {
   private link: Link | undefined;
+  private nextId = 1;
   private readonly counters = { bytesToModuleServer: 0, bytesToEndpoints: 0, lastError: '', lastErrorTime: undefined as Date | undefined, connectedSince: undefined as Date | undefined };
   private closed = false;
 
@@ -103,16 +80,16 @@ export class LinkHub {
     return Boolean(this.link?.hello && !this.link.ended);
   }
 
+  /**
+   * Endpoints connected = relayed connections with a client certificate. Sessions are calls
+   * inside the relayed bytes, which only the module server sees: 0 here.
+   */
   activity(): zp.GetStatusResponse['activity'] & object {
     let endpoints = 0;
-    let sessions = 0;
-    for (const s of this.link?.streams.values() ?? []) {
-      if (s.method === CONTROL_CHANNEL) endpoints++;
-      else if (s.method === SESSION_STREAM) sessions++;
-    }
+    for (const c of this.link?.connections.values() ?? []) if (c.identity.clientId && c.relay) endpoints++;
     return {
       endpointsConnected: endpoints,
-      sessions,
+      sessions: 0,
       bytesToModuleServer: this.counters.bytesToModuleServer,
       bytesToEndpoints: this.counters.bytesToEndpoints,
       lastError: this.counters.lastError,
@@ -150,74 +127,75 @@ export class LinkHub {
     call.on('close', gone('the link closed'));
   }
 
-  /** An endpoint call to relay; Unavailable when no module server is linked. */
-  open(req: OpenRequest, side: EndpointSide): RelayedStream {
+  /** An endpoint connection that passed the certificate check: asks the module server for a relay connection. */
+  relay(endpoint: TLSSocket, identity: zp.EndpointIdentity): void {
     const link = this.link;
-    if (!link || !link.hello || link.ended) throw new Unavailable('the zone proxy has no link to the module server; try again later or another route');
-    const id = link.nextId;
-    link.nextId += 2;
-    const st: StreamState = {
-      id,
-      method: req.method,
-      serial: req.identity.certificateSerial,
-      side,
-      done: false,
-      send: new SendWindow(
-        link.window,
-        (m) => {
-          this.counters.bytesToModuleServer += m.length;
-          this.write(link, { frame: { $case: 'data', value: { streamId: id, message: m } } });
-        },
-        (blocked) => (blocked ? side.pause() : side.resume()),
-      ),
-      recv: new ReceiveWindow(link.window, (g) => this.write(link, { frame: { $case: 'windowUpdate', value: { streamId: id, creditBytes: g } } })),
-    };
-    link.streams.set(id, st);
-    this.write(link, {
-      frame: {
-        $case: 'open',
-        value: {
-          streamId: id,
-          method: req.method,
-          identity: req.identity,
-          metadata: req.metadata,
-          timeout: req.timeoutMs !== undefined ? { seconds: Math.floor(req.timeoutMs / 1000), nanos: (req.timeoutMs % 1000) * 1e6 } : undefined,
-        },
-      },
-    });
-    const maxMessage = link.hello.maxMessageBytes || LINK_DEFAULTS.maxMessageBytes;
-    return {
-      id,
-      data: (m) => {
-        if (st.done) return;
-        if (m.length > maxMessage) {
-          this.closeStream(link, st, status.RESOURCE_EXHAUSTED, `message of ${m.length} bytes exceeds the link's ${maxMessage}`, true);
-          return;
-        }
-        st.send.push(m);
-      },
-      halfClose: () => {
-        if (!st.done) this.write(link, { frame: { $case: 'halfClose', value: { streamId: id } } });
-      },
-      cancel: (code, reason) => {
-        if (st.done) return;
-        st.done = true;
-        link.streams.delete(id);
-        this.write(link, { frame: { $case: 'close', value: { streamId: id, statusCode: code, reason } } });
-      },
-    };
+    if (!link || !link.hello || link.ended) {
+      this.o.refuse(endpoint, status.UNAVAILABLE, 'the zone proxy has no link to the module server; try again later or another route');
+      return;
+    }
+    endpoint.pause(); // its bytes wait in the socket until the relay connection is there
+    const c: Relayed = { id: this.nextId++, identity, endpoint, done: false };
+    link.connections.set(c.id, c);
+    c.timer = setTimeout(() => this.refuseConnection(link, c, status.UNAVAILABLE, `the module server opened no relay connection within ${RELAY_CONNECT_TIMEOUT_MS} ms`), RELAY_CONNECT_TIMEOUT_MS);
+    c.timer.unref();
+    endpoint.once('close', () => this.finish(link, c));
+    this.write(link, { frame: { $case: 'connectionRequest', value: { connectionId: c.id, identity } } });
   }
 
-  /** A new revocation list: relayed calls of certificates now revoked end at once (UNAUTHENTICATED). */
+  /** A relay connection from the module server (ALPN dc-zone-relay/1, certificate already checked): its preamble names the endpoint connection. */
+  acceptRelay(socket: TLSSocket): void {
+    let head = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), RELAY_CONNECT_TIMEOUT_MS);
+    timer.unref();
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < RELAY_PREAMBLE_BYTES) return;
+      socket.off('data', onData);
+      socket.pause();
+      clearTimeout(timer);
+      const id = decodeRelayPreamble(head);
+      const link = this.link;
+      const c = id !== undefined ? link?.connections.get(id) : undefined;
+      if (!link || !c || c.relay || c.done) {
+        this.o.log.warn({ connectionId: id }, 'relay connection for no waiting endpoint connection: closed');
+        socket.destroy();
+        return;
+      }
+      clearTimeout(c.timer);
+      c.relay = socket;
+      const rest = head.subarray(RELAY_PREAMBLE_BYTES);
+      if (rest.length > 0) {
+        this.counters.bytesToEndpoints += rest.length;
+        c.endpoint.write(rest);
+      }
+      pump(c.endpoint, socket, (n) => (this.counters.bytesToModuleServer += n), () => c.cut === true);
+      pump(socket, c.endpoint, (n) => (this.counters.bytesToEndpoints += n), () => false);
+      socket.once('close', () => this.finish(link, c));
+    };
+    socket.on('data', onData);
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  /** A new revocation list: relayed connections of certificates now revoked stop at once; their calls end UNAUTHENTICATED. */
   endRevoked(isRevoked: (serial: string) => boolean): number {
     const link = this.link;
     if (!link) return 0;
     let ended = 0;
-    for (const st of [...link.streams.values()]) {
-      if (st.serial && isRevoked(st.serial)) {
-        this.closeStream(link, st, status.UNAUTHENTICATED, 'certificate revoked', true);
-        ended++;
+    for (const c of [...link.connections.values()]) {
+      if (c.done || c.cut || !c.identity.certificateSerial || !isRevoked(c.identity.certificateSerial)) continue;
+      ended++;
+      if (!c.relay) {
+        this.refuseConnection(link, c, status.UNAUTHENTICATED, 'certificate revoked');
+        continue;
       }
+      // Nothing more from the endpoint reaches the module server; the module server ends the
+      // connection's calls with the status, and the connection goes after a grace period.
+      c.cut = true;
+      c.endpoint.pause();
+      this.write(link, { frame: { $case: 'connectionEnd', value: { connectionId: c.id, statusCode: status.UNAUTHENTICATED, reason: 'certificate revoked' } } });
+      c.timer = setTimeout(() => this.finish(link, c), END_GRACE_MS);
+      c.timer.unref();
     }
     return ended;
   }
@@ -227,7 +205,7 @@ export class LinkHub {
     if (this.linked) this.write(this.link!, { frame: { $case: 'handshakeFailure', value: f } });
   }
 
-  /** Ends the link and every relayed stream (shutdown, or the proxy was re-installed). */
+  /** Ends the link and every relayed connection (shutdown, or the proxy was re-installed). */
   close(): void {
     this.closed = true;
     if (this.link) this.endLink(this.link, status.UNAVAILABLE, 'the zone proxy is shutting down');
@@ -245,35 +223,19 @@ export class LinkHub {
     switch (f.$case) {
       case 'hello':
         throw new Error('LinkHello is sent once, first');
-      case 'data': {
-        const st = link.streams.get(f.value.streamId);
-        if (!st) return; // the stream ended on our side; its late frames are dropped
-        const raw = f.value.message;
-        const m = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength); // no copy
-        this.counters.bytesToEndpoints += m.length;
-        st.side.deliver(m, () => st.recv.consumed(m.length));
+      case 'connectionEnd': {
+        const c = link.connections.get(f.value.connectionId);
+        if (c) this.refuseConnection(link, c, f.value.statusCode, f.value.reason);
         return;
       }
-      case 'halfClose':
-        return; // the final StreamClose carries the status
-      case 'close': {
-        const st = link.streams.get(f.value.streamId);
-        if (!st) return;
-        st.done = true;
-        link.streams.delete(st.id);
-        st.side.finish(f.value.statusCode, f.value.reason);
-        return;
-      }
-      case 'windowUpdate':
-        if (f.value.streamId === 0) return; // no link-wide window: HTTP/2 bounds the link itself
-        link.streams.get(f.value.streamId)?.send.grant(f.value.creditBytes);
-        return;
       case 'keepalive':
         if (!f.value.reply) this.write(link, { frame: { $case: 'keepalive', value: { sequence: f.value.sequence, sentTime: f.value.sentTime, reply: true } } });
         return;
       case 'trustUpdate':
         this.o.onTrustUpdate(f.value);
         return;
+      default:
+        throw new Error(`${f.$case} frames are no longer relayed (endpoint connections are relayed as bytes)`);
     }
   }
 
@@ -281,14 +243,15 @@ export class LinkHub {
     link.hello = hello;
     let reset = 0;
     if (this.link && this.link !== link) {
-      reset = this.link.streams.size;
+      reset = this.link.connections.size;
       this.endLink(this.link, status.UNAVAILABLE, 'a new link from the module server replaced this one');
     }
     this.link = link;
     this.counters.connectedSince = new Date(this.o.clock.now());
     if (hello.trust) this.o.onTrustUpdate(hello.trust);
     this.write(link, { frame: { $case: 'helloAck', value: { zoneProxyName: this.o.zoneProxyName, version: this.o.version, serverTime: new Date(this.o.clock.now()), streamsReset: reset } } });
-    this.o.log.info({ zoneProxyId: hello.zoneProxyId, moduleServer: link.remote, streamsReset: reset }, 'module server linked');
+    this.o.log.info({ zoneProxyId: hello.zoneProxyId, moduleServer: link.remote, connectionsReset: reset }, 'module server linked');
+    this.o.onLinked?.(true);
     link.timer = setInterval(() => {
       if (this.o.clock.now() - link.lastHeard > 3 * link.keepaliveMs) {
         this.endLink(link, status.UNAVAILABLE, `no frame from the module server for ${3 * link.keepaliveMs} ms (3 keepalives missed)`);
@@ -302,11 +265,7 @@ export class LinkHub {
   /** Frames queue for the rest of this event-loop turn and go as one RelayResponse (a batch). */
   private write(link: Link, frame: zp.ZoneProxyFrame): void {
     if (link.ended) return;
-    const size = frame.frame?.$case === 'data' ? frame.frame.value.message.length : 0;
-    // Keep each batch well under gRPC's default 4 MiB message limit.
-    if (link.pendingBytes + size > MAX_BATCH_BYTES) this.flush(link);
     link.pending.push(frame);
-    link.pendingBytes += size;
     if (link.pending.length === 1) setImmediate(() => this.flush(link));
   }
 
@@ -314,16 +273,29 @@ export class LinkHub {
     if (link.ended || link.pending.length === 0) return;
     const frames = link.pending;
     link.pending = [];
-    link.pendingBytes = 0;
     link.call.write({ frames });
   }
 
-  private closeStream(link: Link, st: StreamState, code: number, reason: string, tellModuleServer: boolean): void {
-    if (st.done) return;
-    st.done = true;
-    link.streams.delete(st.id);
-    if (tellModuleServer) this.write(link, { frame: { $case: 'close', value: { streamId: st.id, statusCode: code, reason } } });
-    st.side.finish(code, reason);
+  /** An endpoint connection not (or no longer) relayed: still waiting, it gets the status; relayed, it is cut. */
+  private refuseConnection(link: Link, c: Relayed, code: number, reason: string): void {
+    if (c.done) return;
+    if (c.relay) {
+      this.finish(link, c);
+      return;
+    }
+    c.done = true;
+    clearTimeout(c.timer);
+    link.connections.delete(c.id);
+    this.o.refuse(c.endpoint, code, reason);
+  }
+
+  private finish(link: Link, c: Relayed): void {
+    if (c.done) return;
+    c.done = true;
+    clearTimeout(c.timer);
+    link.connections.delete(c.id);
+    close(c.endpoint);
+    if (c.relay) close(c.relay);
   }
 
   private endLink(link: Link, code: number, reason: string): void {
@@ -337,17 +309,34 @@ export class LinkHub {
     link.ended = true;
     clearInterval(link.timer);
     clearInterval(link.activityTimer);
-    for (const st of [...link.streams.values()]) {
-      st.done = true;
-      st.side.finish(status.UNAVAILABLE, `the zone proxy lost its link to the module server (${reason})`);
-    }
-    link.streams.clear();
+    for (const c of [...link.connections.values()]) this.finish(link, c);
     if (this.link === link) {
       this.link = undefined;
+      this.o.onLinked?.(false);
       if (link.hello) {
         this.noteError(reason);
         this.o.log.warn({ reason }, 'module server link down');
       }
     }
   }
+}
+
+/** Closes a socket: at once, unless it is ending after its last bytes (which are let through first). */
+function close(socket: TLSSocket): void {
+  if (!socket.writableEnded) socket.destroy();
+  else setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
+}
+
+/** Copies `from` into `to` with backpressure, counting bytes; stops forwarding once `cut()` says so. */
+function pump(from: TLSSocket, to: TLSSocket, count: (n: number) => void, cut: () => boolean): void {
+  from.on('data', (chunk: Buffer) => {
+    if (cut()) return;
+    count(chunk.length);
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => {
+    if (!cut()) from.resume();
+  });
+  from.once('end', () => to.end());
+  from.resume();
 }

@@ -9,7 +9,7 @@ import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { gatewayV1 as gateway, type sessionV1 } from '@dc/proto';
 import { NotFound } from '@dc/service-kit';
 import { distEntry, spawnService, type SpawnedService, workspaceRoot } from '@dc/service-kit/testing';
-import { relayedPeerOf, type RelayedGateway } from '../relayed-call';
+import { relayedPeerOf, type RelayedGateway } from '../relayed-peer';
 import type { ZoneLinkStatus, ZoneProxyActivity, ZoneProxyProvisioningMaterial, ZoneProxyRecord, ZoneProxySettings } from '../zone-proxy-directory';
 
 export class MemoryZoneProxySettings implements ZoneProxySettings {
