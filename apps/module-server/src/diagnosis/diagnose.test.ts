@@ -40,6 +40,9 @@ describe('test-connection diagnosis', () => {
     ['clock skew seen at the last handshake', input({ connected: false }, { status: 'OFFLINE', clockSkewMs: -7200_000 }), 'CLOCK_SKEW', /7200 s behind/],
     ['an endpoint that never connected', input({ connected: false }, { status: 'NEVER_CONNECTED', connectedAt: null }), 'NEVER_CONNECTED', /never connected/],
     ['an offline endpoint, with its last disconnect reason', input({ connected: false }, { status: 'OFFLINE', statusSince: NOW - 600_000, lastDisconnectAt: NOW - 700_000, lastDisconnectReason: 'TRANSPORT_ERROR', lastDisconnectDetail: 'ECONNRESET' }), 'OFFLINE', /offline since 2026-05-31T23:50:00.000Z; last disconnect transport error \(ECONNRESET\)/],
+    ['a stopped machine, with the time', input({ connected: false }, { status: 'STOPPED', statusSince: NOW - 600_000, connectedAt: null }), 'STOPPED', /stopped since 2026-05-31T23:50:00.000Z: its machine was shut down/],
+    ['a stopped machine refused at a later handshake (the refusal wins)', input({ connected: false }, { status: 'STOPPED', statusSince: NOW - 600_000, connectedAt: null, lastTlsFailureAt: NOW - 10, lastTlsFailureCause: 'EXPIRED', lastTlsFailureDetail: 'expired' }), 'TLS_REFUSED', /refused \(expired\)/],
+    ['an endpoint whose tools were removed', input({ connected: false }, { status: 'REMOVED', statusSince: NOW - 600_000, connectedAt: null }), 'REMOVED', /removed its Direct Connect tools at 2026-05-31T23:50:00.000Z/],
     ['an online endpoint without a control channel', input({ connected: false }), 'NOT_CONNECTED', /no control channel/],
     ['a reachable endpoint', input(), 'REACHABLE', /reachable \(direct\)/],
   ];

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { gateway } from '../contracts';
 import { brokerFixture, type BrokerFixture, FACTS } from '../testing/broker-fixture';
 import type { HeartbeatPolicy } from './heartbeat-policy';
 import { Presence } from './presence';
@@ -80,6 +81,36 @@ describe('heartbeats and offline detection', () => {
     expect(e.lastDisconnectReason).toBe('TLS_FAILURE');
     expect(e.lastDisconnectDetail).toBe('certificate expired');
     expect(e.connectedAt).toBeNull();
+  });
+
+  it('Goodbye MACHINE_SHUTDOWN: Stopped when the channel ends, with an event, never Offline nor alerted; Online again on return', () => {
+    presence.goodbye('ep-1', gateway.GoodbyeReason.GOODBYE_REASON_MACHINE_SHUTDOWN, 'VM stopping');
+    expect(f.registry.require('ep-1').status).toBe('ONLINE'); // nothing until the channel ends
+    f.clock.advance(1000);
+    presence.disconnected('ep-1', 'CLEAN_CLOSE', 'the endpoint closed the channel');
+    const e = f.registry.require('ep-1');
+    expect([e.status, e.statusSince, e.goodbyeReason]).toEqual(['STOPPED', f.clock.now(), 'MACHINE_SHUTDOWN']);
+    expect(e.lastDisconnectDetail).toBe('goodbye MACHINE_SHUTDOWN: the machine is shutting down (VM stopping)');
+    f.clock.advance(100 * 60_000);
+    expect(presence.sweep()).toEqual({ wentOffline: [], alerted: [] });
+    presence.hello('ep-1', FACTS, { clockSkewMs: 0 });
+    expect(f.registry.require('ep-1').status).toBe('ONLINE');
+    expect(f.events.list().map((ev) => ev.kind)).toEqual(['ENDPOINT_ONLINE', 'ENDPOINT_DISCONNECTED', 'ENDPOINT_STOPPED', 'ENDPOINT_ONLINE']);
+    expect(f.events.alerts()).toEqual([]);
+  });
+
+  it('Goodbye TOOLS_REMOVED: Removed with an event, and an open offline alert is cleared', () => {
+    f.clock.advance(10 * 60_000);
+    presence.sweep();
+    expect(f.events.alerts({ openOnly: true })).toHaveLength(1);
+    presence.goodbye('ep-1', gateway.GoodbyeReason.GOODBYE_REASON_TOOLS_REMOVED, '');
+    presence.disconnected('ep-1', 'TRANSPORT_ERROR', 'cancelled after the grace'); // a goodbye still counts
+    const e = f.registry.require('ep-1');
+    expect([e.status, e.lastDisconnectReason]).toEqual(['REMOVED', 'CLEAN_CLOSE']);
+    expect(f.events.list().map((ev) => ev.kind).slice(-3)).toEqual(['ENDPOINT_DISCONNECTED', 'ENDPOINT_REMOVED', 'ALERT_CLEARED']);
+    expect(f.events.alerts({ openOnly: true })).toEqual([]);
+    f.clock.advance(100 * 60_000);
+    expect(presence.sweep()).toEqual({ wentOffline: [], alerted: [] });
   });
 
   it('keeps registry, events and open alerts across a restart', () => {
