@@ -180,7 +180,7 @@ describe('Configure Extension through the control channel (real gRPC and TLS)', 
     });
     agents.push(agent);
     agent.start();
-    const hello = await waitFor(() => agent.clientId && direct.hellos.find((h) => h.clientId === agent.clientId), { what: 'the agent hello', timeoutMs: 15_000 });
+    const hello = await waitFor(() => (agent.clientId ? direct.hellos.find((h) => h.clientId === agent.clientId) : undefined), { what: 'the agent hello', timeoutMs: 15_000 });
     await waitFor(() => agent.state === 'connected', { what: 'the channel up' });
     return { agent, files, state, hello, dir: tmp.dir };
   }

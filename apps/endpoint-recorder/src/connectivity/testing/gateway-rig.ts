@@ -72,21 +72,21 @@ export class GatewayRig {
   private channel?: Channel;
   private enrolled = 0;
 
-  private constructor(
-    private readonly server: Server,
-    readonly address: string,
-  ) {}
+  /** host:port, once listening. */
+  address = '';
+
+  private constructor(private readonly server: Server) {}
 
   static async start(ca: RigCa, name = 'rig'): Promise<GatewayRig> {
     const server = new Server();
-    let rig: GatewayRig | undefined;
+    const rig = new GatewayRig(server);
     const impl: gateway.EndpointGatewayServiceServer = {
       enrol(call, callback) {
         if (call.request.enrolmentToken !== RIG_ENROLMENT_TOKEN) {
           callback({ code: status.UNAUTHENTICATED, details: 'enrolment token is unknown, used or expired' });
           return;
         }
-        const clientId = `${name}-ep-${++rig!.enrolled}`;
+        const clientId = `${name}-ep-${++rig.enrolled}`;
         callback(null, { clientId, certificateChainPem: ca.signCsr(call.request.csrPem, clientId), trustBundlePem: ca.rootPem, notAfter: new Date(Date.now() + 86_400_000) });
       },
       renewCertificate(_call, callback) {
@@ -96,21 +96,21 @@ export class GatewayRig {
         call.on('data', (req: gateway.ControlChannelRequest) => {
           const m = req.message;
           if (m?.$case === 'hello') {
-            rig!.hellos.push(m.value);
-            rig!.channel = call;
+            rig.hellos.push(m.value);
+            rig.channel = call;
             call.write({ message: { $case: 'helloAck', value: gateway.HelloAck.fromPartial({ serverTime: new Date(), clientId: m.value.clientId, heartbeatPolicy: { interval: { seconds: 30, nanos: 0 }, missedHeartbeatsBeforeOffline: 3 } }) } });
           } else if (m?.$case === 'heartbeat') {
             call.write({ message: { $case: 'heartbeatAck', value: { sequence: m.value.sequence, serverTime: new Date() } } });
           } else if (m?.$case === 'actionStatus') {
-            rig!.statuses.push(m.value);
+            rig.statuses.push(m.value);
           }
         });
         call.on('end', () => {
-          if (rig!.channel === call) rig!.channel = undefined;
+          if (rig.channel === call) rig.channel = undefined;
           call.end();
         });
         call.on('error', () => {
-          if (rig!.channel === call) rig!.channel = undefined;
+          if (rig.channel === call) rig.channel = undefined;
         });
       },
       sessionStream(call) {
@@ -124,7 +124,7 @@ export class GatewayRig {
         err ? reject(err) : resolve(p),
       ),
     );
-    rig = new GatewayRig(server, `127.0.0.1:${port}`);
+    rig.address = `127.0.0.1:${port}`;
     return rig;
   }
 
