@@ -34,6 +34,10 @@ export class LogRing implements DestinationStream {
 
   /** Called by pino with one serialised line (ending in a newline) per log call. */
   write(chunk: string): void {
+    if (chunk.length > 1 && chunk.indexOf('\n') === chunk.length - 1) {
+      this.push(chunk.slice(0, -1)); // pino's usual write: exactly one line
+      return;
+    }
     for (const raw of chunk.split('\n')) {
       if (raw) this.push(raw);
     }

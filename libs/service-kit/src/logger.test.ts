@@ -75,6 +75,10 @@ describe('LogRing', () => {
     for (let i = 1; i <= 7; i++) ring.write(`{"n":${i}}\n`);
     expect(ring.recent()).toEqual(['{"n":5}', '{"n":6}', '{"n":7}']);
     expect(ring.stats()).toEqual({ lines: 3, bytes: 21, dropped: 4 });
+    ring.write('');
+    ring.write('\n');
+    ring.write('{"n":8}\n{"n":9}\n');
+    expect(ring.recent()).toEqual(['{"n":7}', '{"n":8}', '{"n":9}']);
   });
 
   it('keeps the newest lines within the byte bound, and drops a line larger than the bound', () => {
