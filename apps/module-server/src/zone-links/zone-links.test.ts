@@ -1,7 +1,9 @@
 // Zone links across real processes: the built zone proxy, provisioned and linked by ZoneLinks,
 // relaying endpoints' calls with real mutual TLS and certificates from a real (test) CA.
+import { connect as tlsConnect } from 'node:tls';
 import { type ClientDuplexStream, credentials, status } from '@grpc/grpc-js';
 import { type gatewayV1 as gateway, zoneProxyV1 } from '@dc/proto';
+import { encodeRelayPreamble, RELAY_ALPN } from '@dc/zone-link';
 import { pino } from 'pino';
 import { makeTempDir, type SpawnedService, waitFor } from '@dc/service-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -238,6 +240,32 @@ describe('zone links with a real zone proxy process', () => {
     expect(await getStatus(ca.endpoint('client-sneaky'))).toMatchObject({ code: status.PERMISSION_DENIED, details: /endpoint or zone proxy certificate cannot open the module server link/ });
     const id = ca.moduleServerIdentity();
     expect(await getStatus({ certPem: id.certificateChainPem, keyPem: id.privateKeyPem })).toMatchObject({ zoneProxyName: 'zone-a', provisioned: true, linked: true });
+  }, 30_000);
+
+  it('takes relay connections only from the module server, and only for an endpoint connection it asked for', async () => {
+    const port = t.record('x').moduleServerInboundPort;
+    /** Opens a relay connection, writes the preamble and a byte, and says how it ended. */
+    const relay = (cert: { certPem: string; keyPem: string }, connectionId: number) =>
+      new Promise<{ alpn: string | false; closedBy: 'proxy' | 'timeout' }>((resolve) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port, ca: ca.rootPem, cert: cert.certPem, key: cert.keyPem, ALPNProtocols: [RELAY_ALPN], checkServerIdentity: () => undefined });
+        cleanup.push(() => socket.destroy());
+        const timer = setTimeout(() => resolve({ alpn: socket.alpnProtocol ?? false, closedBy: 'timeout' }), 3000);
+        socket.on('error', () => undefined);
+        socket.once('secureConnect', () => socket.write(Buffer.concat([encodeRelayPreamble(connectionId), Buffer.from('x')])));
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve({ alpn: socket.alpnProtocol ?? false, closedBy: 'proxy' });
+        });
+      });
+    // An endpoint's certificate is refused even though our CA issued it.
+    expect(await relay(ca.endpoint('client-sneaky-relay'), 1)).toEqual({ alpn: RELAY_ALPN, closedBy: 'proxy' });
+    await waitFor(() => /relay connection from .* refused: an endpoint or zone proxy certificate/.test(statusOf(linked)!.activity.lastError), { timeoutMs: 5000, what: 'the refusal in the activity' });
+    // The module server's certificate, but no endpoint connection waits for this id.
+    const id = ca.moduleServerIdentity();
+    expect(await relay({ certPem: id.certificateChainPem, keyPem: id.privateKeyPem }, 987_654)).toEqual({ alpn: RELAY_ALPN, closedBy: 'proxy' });
+    // Endpoints keep being relayed.
+    const cc = openControlChannel(t.endpointAddress, ca.endpoint('client-after-sneaky'));
+    await waitFor(() => cc.received.find((m) => m.message?.$case === 'helloAck'), { timeoutMs: 10_000, what: 'HelloAck after the refused relay connections' });
   }, 30_000);
 
   it('reconnects after the zone proxy is killed and restarted, without provisioning again', async () => {

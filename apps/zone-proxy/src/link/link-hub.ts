@@ -327,12 +327,30 @@ function close(socket: TLSSocket): void {
   else setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
 }
 
-/** Copies `from` into `to` with backpressure, counting bytes; stops forwarding once `cut()` says so. */
+/** Bytes a relayed direction may hold in the proxy before it stops reading from its source. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+
+/**
+ * Copies `from` into `to`, counting bytes; stops forwarding once `cut()` says so. What arrives
+ * within one event-loop turn goes out as one write (fewer TLS records and system calls), and
+ * the source pauses while more than MAX_BUFFERED_BYTES wait to be sent.
+ */
 function pump(from: TLSSocket, to: TLSSocket, count: (n: number) => void, cut: () => boolean): void {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    to.uncork();
+  };
   from.on('data', (chunk: Buffer) => {
     if (cut()) return;
     count(chunk.length);
-    if (!to.write(chunk)) from.pause();
+    if (!corked) {
+      corked = true;
+      to.cork();
+      setImmediate(uncork);
+    }
+    to.write(chunk);
+    if (to.writableLength > MAX_BUFFERED_BYTES) from.pause();
   });
   to.on('drain', () => {
     if (!cut()) from.resume();
