@@ -117,6 +117,7 @@ describe('Uninstall', () => {
     const count = (table: string) => (h.broker.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
     expect([count('endpoints'), count('sessions'), count('alerts')]).toEqual([0, 0, 0]);
     expect(h.broker.events.list().map((e) => e.kind)).toEqual(['UNINSTALL_FINISHED']);
+    expect(h.broker.events.list()[0]!.data).toMatchObject({ startedAt: new Date(startedAt).toISOString(), succeeded: 1, failed: 1, pending: 1 });
     const api = h.api(TOKENS.user);
     expect((await unary(api.endpoints.listEndpoints.bind(api.endpoints), ms.ListEndpointsRequest.fromPartial({}), api.metadata)).endpoints).toEqual([]);
     // The record is kept and survives a restart.

@@ -209,6 +209,7 @@ export class Uninstaller {
   }
 
   private safeTick(): void {
+    if (!this.deps.db.open) return; // a late disconnect while the broker stops
     try {
       this.tick();
     } catch (err) {
@@ -256,7 +257,11 @@ export class Uninstaller {
       const counts = this.progress();
       const detail = endpointDetail || 'every targeted endpoint answered';
       this.stmts.setPhase.run('DONE', clock.now(), detail);
-      events.record('UNINSTALL_FINISHED', null, `uninstall finished: ${sum(counts, 'succeeded')} endpoint(s) removed their tools, ${sum(counts, 'failed')} failed, ${sum(counts, 'pending')} never answered`, { detail });
+      // The start event went with the other events; this one carries who started it and when.
+      const state = this.stmts.state.get() as StateRow;
+      events.record('UNINSTALL_FINISHED', null, `uninstall finished: ${sum(counts, 'succeeded')} endpoint(s) removed their tools, ${sum(counts, 'failed')} failed, ${sum(counts, 'pending')} never answered`, {
+        detail, startedBy: state.started_by, startedAt: new Date(state.started_at).toISOString(), succeeded: sum(counts, 'succeeded'), failed: sum(counts, 'failed'), pending: sum(counts, 'pending'),
+      });
       log.warn({ detail }, 'uninstall finished: server data removed');
     } finally {
       this.removing = false;
