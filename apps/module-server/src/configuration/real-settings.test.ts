@@ -90,7 +90,7 @@ describe('content builds from the real settings service to an endpoint', () => {
   });
 
   it('delivers the build the settings save started, per OS and without the enrolment token, then a new build to the connected endpoint', async () => {
-    const saved = await call(connection.updateConnectionSettings, settingsV1.UpdateConnectionSettingsRequest.fromPartial({
+    const saved = await call<settingsV1.UpdateConnectionSettingsRequest, settingsV1.UpdateConnectionSettingsResponse>(connection.updateConnectionSettings, settingsV1.UpdateConnectionSettingsRequest.fromPartial({
       fqdn: 'localhost', skipResolutionCheck: true, actionLockMode: commonV1.ActionLockMode.ACTION_LOCK_MODE_ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION,
     }));
     const first = saved.contentBuild!.revision;
@@ -100,7 +100,7 @@ describe('content builds from the real settings service to an endpoint', () => {
     expect(linux).toMatchObject({ revision: first, brokerHost: 'localhost', brokerPort: 17475, enrolmentToken: '' });
     expect(linux.trustBundlePem).toContain('BEGIN CERTIFICATE');
     // The package itself carries a token: the broker removed it.
-    const pkg = await call(connection.getEndpointPackage, { os: commonV1.OperatingSystem.OPERATING_SYSTEM_LINUX, buildId: '' });
+    const pkg = await call<settingsV1.GetEndpointPackageRequest, settingsV1.GetEndpointPackageResponse>(connection.getEndpointPackage, { os: commonV1.OperatingSystem.OPERATING_SYSTEM_LINUX, buildId: '' });
     const secret = pkg.configuration!.enrolmentToken;
     expect(secret.length).toBeGreaterThan(8);
 
@@ -113,7 +113,7 @@ describe('content builds from the real settings service to an endpoint', () => {
     await waitFor(() => ep.configurationRevision === first && broker.registry.require(id.clientId).configureStatus === 'SUCCEEDED', { what: 'the build applied', timeoutMs: 15_000 });
     expect(JSON.stringify(ep.configureActions.map((a) => gateway.Action.toJSON(a)))).not.toContain(secret);
 
-    const next = await call(connection.startContentBuild, { reason: 'configure e2e' });
+    const next = await call<settingsV1.StartContentBuildRequest, settingsV1.StartContentBuildResponse>(connection.startContentBuild, { reason: 'configure e2e' });
     const second = next.build!.revision;
     expect(second).toBeGreaterThan(first);
     await waitFor(() => ep.configurationRevision === second, { what: 'the new build pushed to the connected endpoint', timeoutMs: 30_000 });
