@@ -85,7 +85,7 @@ describe('uninstall with real endpoint agents', () => {
     for (const n of ['agent-a', 'agent-b']) expect(await exited(agents.get(n)!)).toEqual({ code: 0 });
     await waitFor(async () => (await progress()).endpoints[0]?.succeeded === 2, { timeoutMs: 20_000, what: 'both agents counted' });
     // Each said goodbye with TOOLS_REMOVED before it left.
-    for (const n of ['agent-a', 'agent-b']) expect(events.some((e) => e.kind === 'ENDPOINT_REMOVED' && e.clientId === ids[n])).toBe(true);
+    for (const n of ['agent-a', 'agent-b']) await waitFor(() => events.some((e) => e.kind === 'ENDPOINT_REMOVED' && e.clientId === ids[n]), { what: `${n}'s Goodbye TOOLS_REMOVED` });
     for (const n of ['agent-a', 'agent-b']) {
       expect(existsSync(join(tmp.dir, n)), `${n} tools directory`).toBe(false);
       expect(agents.get(n)!.logs.some((l) => l.msg === 'Direct Connect tools removed; not reconnecting')).toBe(true);
