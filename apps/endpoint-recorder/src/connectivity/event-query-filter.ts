@@ -164,13 +164,6 @@ export function scanJson(text: string): Map<string, number> {
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
-/** Drops undefined and null members, so a missing value matches only `exists: false`, as in a live event. */
-function defined(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && v !== null) out[k] = v;
-  return out;
-}
-
 /** Fields every row has, shown under `process`, `timestamp` and `node` instead. */
 const ROW_BASE_FIELDS = ['id', 'time', 'family', 'processId', 'pid', 'uid', 'user', 'exe', 'comm', 'details'] as const;
 
@@ -182,44 +175,47 @@ const ROW_BASE_FIELDS = ['id', 'time', 'family', 'processId', 'pid', 'uid', 'use
  * audit stream does not produce (dns, registry, image) show their stored fields by name.
  */
 export function filterView(row: EventRow): FilterEvent {
+  // @dc/filters treats null and undefined as a missing field (only `exists: false` matches), as in a live event.
   const d = row.details ?? {};
-  const process = defined({
+  const process = {
+    pid: row.pid, uid: row.uid, comm: row.comm, user: row.user, auid: num(d.auid), ses: num(d.ses), syscall: str(d.syscall), key: str(d.key),
     // A security event keeps the executable its own message named (details.exe); the joined process row may be another's.
-    pid: row.pid, uid: row.uid, exe: row.family === 'security' ? str(d.exe) : row.exe, comm: row.comm, user: row.user, auid: num(d.auid), ses: num(d.ses), syscall: str(d.syscall), key: str(d.key),
-    ...(row.family === 'process' ? { ppid: row.ppid } : {}),
-    ...(row.family === 'file' || row.family === 'network' ? { success: row.success } : {}),
-  });
-  const base = { timestamp: row.time, node: str(d.node), process };
+    exe: row.family === 'security' ? str(d.exe) : row.exe,
+    ppid: row.family === 'process' ? row.ppid : undefined,
+    success: row.family === 'file' || row.family === 'network' ? row.success : undefined,
+  };
+  const timestamp = row.time;
+  const node = str(d.node);
   switch (row.family) {
     case 'process': {
       // An exec without EXECVE or PROCTITLE records has neither argc nor proctitle live: keep them missing.
       // monitor.db keeps argv only, so proctitle is argv joined by spaces (what the PROCTITLE record holds).
       const argv = row.argv ?? [];
       const some = argv.length > 0;
-      return defined({ ...base, exe: row.exe, argv, argc: num(d.argc) ?? (some ? argv.length : undefined), proctitle: some ? argv.join(' ') : undefined });
+      return { timestamp, node, process, exe: row.exe, argv, argc: num(d.argc) ?? (some ? argv.length : undefined), proctitle: some ? argv.join(' ') : undefined };
     }
     case 'file':
-      return defined({
-        ...base, operation: row.operation, path: row.path, oldPath: row.oldPath, inode: num(d.inode), cwd: str(d.cwd),
+      return {
+        timestamp, node, process, operation: row.operation, path: row.path, oldPath: row.oldPath, inode: num(d.inode), cwd: str(d.cwd),
         // @dc/audit keeps the PATH record's octal text (e.g. `0100644`); monitor.db stores the number.
         mode: row.mode === null ? undefined : `0${row.mode.toString(8)}`,
-      });
+      };
     case 'network': {
-      const endpoint = (address: string | null, port: number | null) => (address === null && port === null ? undefined : defined({ address, port, family: row.addressFamily }));
-      return defined({
-        ...base, operation: str(d.operation) ?? row.direction, family: row.addressFamily,
+      const endpoint = (address: string | null, port: number | null) => (address === null && port === null ? undefined : { address, port, family: row.addressFamily });
+      return {
+        timestamp, node, process, operation: str(d.operation) ?? row.direction, family: row.addressFamily,
         remote: endpoint(row.remoteAddress, row.remotePort), local: endpoint(row.localAddress, row.localPort),
-      });
+      };
     }
     case 'security':
-      return defined({
-        ...base, action: str(d.action), account: row.account, result: row.result, terminal: row.terminal, remoteAddress: row.remoteAddress,
+      return {
+        timestamp, node, process, action: str(d.action), account: row.account, result: row.result, terminal: row.terminal, remoteAddress: row.remoteAddress,
         hostname: row.hostname, operation: row.method, command: str(d.command),
-      });
+      };
     default: {
       const own: Record<string, unknown> = { ...row };
       for (const k of ROW_BASE_FIELDS) delete own[k];
-      return defined({ ...base, ...own });
+      return { ...own, timestamp, node, process };
     }
   }
 }
