@@ -62,10 +62,13 @@ export class ConfigurationDeployer {
     const { registry, clock } = this.deps;
     const before = registry.require(clientId);
     registry.patch(clientId, { configurationRevision: reportedRevision });
-    const pending = before.configureStatus && !isSettled(before.configureStatus);
-    if (pending && before.configureRevision !== null && before.configureRevision !== undefined && reportedRevision >= before.configureRevision) {
+    // Applied though its answer never arrived (e.g. the channel dropped right after): the hello says so.
+    const unanswered = before.configureStatus === 'ERROR' || (before.configureStatus && !isSettled(before.configureStatus));
+    const sentRevision = before.configureRevision ?? null;
+    if (unanswered && sentRevision !== null && reportedRevision >= sentRevision) {
       registry.patch(clientId, { configureStatus: 'SUCCEEDED', configureDetail: `the endpoint reports content revision ${reportedRevision} applied`, configureUpdatedAt: clock.now() });
       this.inFlight.delete(clientId);
+      this.deps.events.record('CONFIGURATION_DEPLOYED', clientId, `content revision ${sentRevision} applied on ${describe(before)}`, { actionId: before.configureActionId ?? '', revision: sentRevision, status: 'SUCCEEDED' });
     }
     return this.offer(clientId);
   }

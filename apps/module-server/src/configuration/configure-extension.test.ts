@@ -184,6 +184,13 @@ describe('Configure Extension rollout', () => {
       await deployer.onHello('ep-7', 0);
       expect(received.has('ep-7')).toBe(true);
       expect(f.registry.require('ep-7').configureStatus).toBe('DOWNLOADING');
+
+      // Applied though the answer was lost: the next hello's revision settles it.
+      deployer.onControlChannelClosed('ep-8');
+      expect(f.registry.require('ep-8').configureStatus).toBe('ERROR');
+      await deployer.onHello('ep-8', 1);
+      expect(f.registry.require('ep-8')).toMatchObject({ configureStatus: 'SUCCEEDED', configurationRevision: 1 });
+      expect(f.events.list({ clientId: 'ep-8' }).map((e) => e.kind)).toEqual(['CONFIGURATION_FAILED', 'CONFIGURATION_DEPLOYED']);
     } finally {
       deployer.close();
       f.close();
