@@ -69,6 +69,8 @@ type Channel = ServerDuplexStream<gateway.ControlChannelRequest, gateway.Control
 export class GatewayRig {
   readonly hellos: gateway.Hello[] = [];
   readonly statuses: gateway.ActionStatusUpdate[] = [];
+  /** Goodbyes received, with the client id of the channel that sent each. */
+  readonly goodbyes: Array<gateway.Goodbye & { clientId: string }> = [];
   private channel?: Channel;
   private enrolled = 0;
 
@@ -93,9 +95,11 @@ export class GatewayRig {
         callback({ code: status.UNIMPLEMENTED, details: 'not in the rig' });
       },
       controlChannel(call) {
+        let clientId = '';
         call.on('data', (req: gateway.ControlChannelRequest) => {
           const m = req.message;
           if (m?.$case === 'hello') {
+            clientId = m.value.clientId;
             rig.hellos.push(m.value);
             rig.channel = call;
             call.write({ message: { $case: 'helloAck', value: gateway.HelloAck.fromPartial({ serverTime: new Date(), clientId: m.value.clientId, heartbeatPolicy: { interval: { seconds: 30, nanos: 0 }, missedHeartbeatsBeforeOffline: 3 } }) } });
@@ -103,6 +107,8 @@ export class GatewayRig {
             call.write({ message: { $case: 'heartbeatAck', value: { sequence: m.value.sequence, serverTime: new Date() } } });
           } else if (m?.$case === 'actionStatus') {
             rig.statuses.push(m.value);
+          } else if (m?.$case === 'goodbye') {
+            rig.goodbyes.push({ ...m.value, clientId });
           }
         });
         call.on('end', () => {
