@@ -84,7 +84,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log;
   const db = openBrokerDb(join(opts.dataDir, 'broker.db'));
-  const registry = new EndpointRegistry(db);
+  const registry = new EndpointRegistry(db, { onFlushError: (err) => log.error({ err }, 'broker.db: endpoint registry write failed; the changes stay in memory and are retried') });
   const events = new EventLog({ db, clock, log });
   const presence = new Presence({ registry, events, clock, log, policy: () => opts.settings.heartbeatPolicy() });
   const hub = new ControlChannelHub({ clock, random: opts.random });
@@ -167,7 +167,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       log.info({ endpoints: told, windowMs }, 'told endpoints to reconnect, spread over the window');
       sessions.closeAll('the module server is shutting down');
       await Promise.all([gatewayServer!.shutdown(opts.shutdownGraceMs ?? 2000), apiServer!.shutdown(opts.shutdownGraceMs ?? 2000)]);
-      registry.flushHeartbeats();
+      registry.flush();
       db.close();
     },
   };

@@ -127,7 +127,7 @@ export class Presence {
     const intervalMs = policy.intervalSeconds * 1000;
     const wentOffline: string[] = [];
     const alerted: string[] = [];
-    registry.flushHeartbeats();
+    registry.flush();
     for (const e of registry.list()) {
       // Stopped and removed endpoints left on purpose: neither Offline nor an alert.
       if (e.status === 'NEVER_CONNECTED' || e.status === 'STOPPED' || e.status === 'REMOVED' || e.lastHeartbeatAt === null) continue;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { makeTempDir } from '@dc/service-kit/testing';
+import { makeTempDir, waitFor } from '@dc/service-kit/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS, openBrokerDb } from './broker-db';
 import { EndpointRegistry } from './endpoint-registry';
@@ -62,5 +62,38 @@ describe('broker.db migrations', () => {
     } finally {
       tmp.remove();
     }
+  });
+});
+
+describe('endpoint registry writes behind memory', () => {
+  let f: BrokerFixture;
+  beforeEach(() => {
+    f = brokerFixture();
+  });
+  afterEach(() => f.close());
+  const row = (id: string) => f.db.prepare('SELECT status, hostname, last_heartbeat_at FROM endpoints WHERE client_id = ?').get(id) as { status: string; hostname: string; last_heartbeat_at: number | null } | undefined;
+
+  it('writes a new endpoint at once, and later changes within the flush delay, merged per endpoint', async () => {
+    const registry = new EndpointRegistry(f.db, { flushDelayMs: 20 });
+    registry.upsert('ep-9', { enrolment: 'ENROLLED', ...FACTS }, f.clock.now());
+    expect(row('ep-9')).toMatchObject({ status: 'NEVER_CONNECTED', hostname: FACTS.hostname });
+    registry.patch('ep-9', { status: 'ONLINE' });
+    registry.patch('ep-9', { hostname: 'renamed' });
+    expect(registry.require('ep-9')).toMatchObject({ status: 'ONLINE', hostname: 'renamed' }); // readers see memory at once
+    expect(row('ep-9')).toMatchObject({ status: 'NEVER_CONNECTED', hostname: FACTS.hostname });
+    await waitFor(() => row('ep-9')!.status === 'ONLINE', { what: 'the write behind' });
+    expect(row('ep-9')).toMatchObject({ status: 'ONLINE', hostname: 'renamed' });
+  });
+
+  it('flush writes every pending change and heartbeat in one go, and a reopen sees them', () => {
+    const registry = new EndpointRegistry(f.db, { flushDelayMs: 3_600_000 });
+    for (let i = 0; i < 50; i++) registry.upsert(`ep-${i}`, { enrolment: 'ENROLLED', ...FACTS }, f.clock.now());
+    for (let i = 0; i < 50; i++) registry.patch(`ep-${i}`, { status: 'ONLINE' });
+    registry.recordHeartbeat('ep-7', 1234);
+    expect(row('ep-7')).toMatchObject({ status: 'NEVER_CONNECTED', last_heartbeat_at: null });
+    expect(registry.flush()).toBe(50);
+    expect(registry.flush()).toBe(0);
+    expect(new EndpointRegistry(f.db).list().filter((e) => e.status === 'ONLINE')).toHaveLength(50);
+    expect(row('ep-7')).toMatchObject({ status: 'ONLINE', last_heartbeat_at: 1234 });
   });
 });

@@ -141,20 +141,31 @@ const EMPTY_FACTS: EndpointFacts = { hostname: '', ips: [], os: '', agentVersion
 
 /**
  * The registry is the seam DESIGN asks for (SQLite embedded default, a shared engine later).
- * Heartbeats only touch memory; `flushHeartbeats` writes the dirty ones in one transaction so
- * 10,000 endpoints do not cost 10,000 writes per interval.
+ * Memory is the truth for readers; broker.db is written behind it: changes are merged per
+ * endpoint and written in one transaction at most `flushDelayMs` later (a commit per change
+ * cost about 0.7 ms of each reconnect, and 10,000 endpoints reconnect after a restart), and
+ * heartbeat times wait for `flush` from the sweeper. A new endpoint is written at once. Whoever
+ * closes the database calls `flush` first.
  */
 export class EndpointRegistry {
   private readonly byId = new Map<string, EndpointRecord>();
   private readonly dirtyHeartbeats = new Set<string>();
+  /** Columns changed in memory and not yet written, per endpoint. */
+  private readonly unwritten = new Map<string, Set<keyof typeof COLUMNS>>();
+  private flushTimer?: NodeJS.Timeout;
   private readonly insertStmt;
+  private readonly selectStmt;
   private readonly heartbeatStmt;
   private readonly updateStmts = new Map<string, ReturnType<BrokerDb['prepare']>>();
 
-  constructor(private readonly db: BrokerDb) {
+  constructor(
+    private readonly db: BrokerDb,
+    private readonly opts: { readonly flushDelayMs?: number; readonly onFlushError?: (err: Error) => void } = {},
+  ) {
     this.insertStmt = db.prepare(
       `INSERT INTO endpoints (client_id, enrolment, status, status_since) VALUES (?, ?, ?, ?)`,
     );
+    this.selectStmt = db.prepare('SELECT * FROM endpoints WHERE client_id = ?');
     this.heartbeatStmt = db.prepare('UPDATE endpoints SET last_heartbeat_at = ? WHERE client_id = ?');
     for (const row of db.prepare('SELECT * FROM endpoints').all() as Row[]) this.byId.set(row.client_id, fromRow(row));
   }
@@ -198,13 +209,16 @@ export class EndpointRegistry {
 
   /** Creates the endpoint if new, then applies the changes; returns the updated record. */
   upsert(clientId: string, changes: Partial<Omit<EndpointRecord, 'clientId'>>, now: number): EndpointRecord {
-    let current = this.byId.get(clientId);
-    if (!current) {
-      const enrolment = changes.enrolment ?? 'NOT_ENROLLED';
+    const current = this.byId.get(clientId);
+    if (current) return this.update(current, changes);
+    // A new endpoint (an enrolment) is written at once, not behind.
+    const enrolment = changes.enrolment ?? 'NOT_ENROLLED';
+    return this.db.transaction(() => {
       this.insertStmt.run(clientId, enrolment, 'NEVER_CONNECTED', now);
-      current = fromRow(this.db.prepare('SELECT * FROM endpoints WHERE client_id = ?').get(clientId) as Row);
-    }
-    return this.update(current, changes);
+      const next = this.update(fromRow(this.selectStmt.get(clientId) as Row), changes);
+      this.writeUnwritten(clientId);
+      return next;
+    })();
   }
 
   /** Applies changes to a known endpoint. */
@@ -223,32 +237,68 @@ export class EndpointRegistry {
   forgetAll(): void {
     this.byId.clear();
     this.dirtyHeartbeats.clear();
+    this.unwritten.clear();
   }
 
-  /** Writes heartbeat times held in memory; returns how many were written. */
-  flushHeartbeats(): number {
-    if (this.dirtyHeartbeats.size === 0) return 0;
-    const ids = [...this.dirtyHeartbeats];
-    this.dirtyHeartbeats.clear();
+  /**
+   * Writes every change held in memory, heartbeat times included, in one transaction; returns
+   * how many endpoints were written. On failure nothing is marked written, and it throws.
+   */
+  flush(): number {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.unwritten.size === 0 && this.dirtyHeartbeats.size === 0) return 0;
+    const ids = new Set([...this.unwritten.keys(), ...this.dirtyHeartbeats]);
     this.db.transaction(() => {
-      for (const id of ids) this.heartbeatStmt.run(this.byId.get(id)?.lastHeartbeatAt ?? null, id);
+      for (const id of this.unwritten.keys()) this.writeUnwritten(id);
+      for (const id of this.dirtyHeartbeats) this.heartbeatStmt.run(this.byId.get(id)?.lastHeartbeatAt ?? null, id);
     })();
-    return ids.length;
+    this.unwritten.clear();
+    this.dirtyHeartbeats.clear();
+    return ids.size;
   }
 
-  private update(current: EndpointRecord, changes: Partial<Omit<EndpointRecord, 'clientId'>>): EndpointRecord {
-    const keys = (Object.keys(changes) as Array<keyof typeof COLUMNS>).filter((k) => changes[k] !== undefined && k in COLUMNS);
-    if (keys.length === 0) return current;
-    const next = { ...current, ...changes } as EndpointRecord;
+  /** Writes one endpoint's unwritten columns (inside the caller's transaction) and forgets them. */
+  private writeUnwritten(clientId: string): void {
+    const cols = this.unwritten.get(clientId);
+    const rec = this.byId.get(clientId);
+    if (!cols || !rec) return;
+    const keys = [...cols].sort();
     const sig = keys.join(',');
     let stmt = this.updateStmts.get(sig);
     if (!stmt) {
       stmt = this.db.prepare(`UPDATE endpoints SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE client_id = ?`);
       this.updateStmts.set(sig, stmt);
     }
-    stmt.run([...keys.map((k) => toColumnValue(k, next[k])), current.clientId]);
+    stmt.run([...keys.map((k) => toColumnValue(k, rec[k])), clientId]);
+    this.unwritten.delete(clientId);
+    if (keys.includes('lastHeartbeatAt')) this.dirtyHeartbeats.delete(clientId);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (!this.db.open) return; // closed after its final flush (late disconnects at shutdown)
+      try {
+        this.flush();
+      } catch (err) {
+        // Kept in memory and retried with the next change or flush.
+        (this.opts.onFlushError ?? ((e: Error) => process.emitWarning(`broker.db: endpoint registry write failed: ${e.message}`)))(err as Error);
+      }
+    }, this.opts.flushDelayMs ?? 50);
+    this.flushTimer.unref();
+  }
+
+  private update(current: EndpointRecord, changes: Partial<Omit<EndpointRecord, 'clientId'>>): EndpointRecord {
+    const keys = (Object.keys(changes) as Array<keyof typeof COLUMNS>).filter((k) => changes[k] !== undefined && k in COLUMNS);
+    if (keys.length === 0) return current;
+    const next = { ...current, ...changes } as EndpointRecord;
     this.byId.set(current.clientId, next);
-    if (keys.includes('lastHeartbeatAt')) this.dirtyHeartbeats.delete(current.clientId);
+    let cols = this.unwritten.get(current.clientId);
+    if (!cols) this.unwritten.set(current.clientId, (cols = new Set()));
+    for (const k of keys) cols.add(k);
+    this.scheduleFlush();
     return next;
   }
 }

@@ -35,12 +35,14 @@ export function brokerFixture(): BrokerFixture {
     registry: new EndpointRegistry(db),
     events: new EventLog({ db, clock, log }),
     reopen() {
+      f.registry.flush();
       f.db.close();
       f.db = openBrokerDb(dbPath);
       f.registry = new EndpointRegistry(f.db);
       f.events = new EventLog({ db: f.db, clock, log });
     },
     close() {
+      f.registry.flush();
       f.db.close();
       tmp.remove();
     },
