@@ -47,7 +47,8 @@ export function serviceNameOf(definition: ServiceDefinition): string {
 
 export async function startGrpcServer(opts: StartGrpcServerOptions): Promise<GrpcServerHandle> {
   const log = opts.log.child({ server: opts.name });
-  const server = new Server({ 'grpc.keepalive_permit_without_calls': 1, ...opts.options });
+  // Channelz off: we expose no channelz service, and its per-socket and per-call bookkeeping costs every call.
+  const server = new Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.enable_channelz': 0, ...opts.options });
   const serviceNames = opts.services.map((s) => serviceNameOf(s.definition));
   for (const s of opts.services) server.addService(s.definition, s.implementation);
 
