@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
-import { gateway } from '../contracts';
+import { type common, gateway } from '../contracts';
 import type { EventLog } from '../events/event-log';
 import type { ControlChannelHub, LiveChannel } from '../gateway/control-channels';
 import type { EndpointRecord, EndpointRegistry } from '../registry/endpoint-registry';
@@ -145,25 +145,22 @@ export class ConfigurationDeployer {
   /** Sends the newest build to the endpoint if it is behind, in the action group and its action lock allows it. */
   private async offer(clientId: string): Promise<void> {
     const { registry, settings, hub, clock, log } = this.deps;
-    const content = settings.latestContent();
-    let e = registry.get(clientId);
-    const configuration = e && content?.configurations.get(e.os);
-    if (!e || !configuration || (e.configurationRevision ?? 0) >= configuration.revision) return;
     const channel = hub.get(clientId);
-    if (!channel) return;
-    const sent = this.inFlight.get(clientId);
-    if (sent && sent.channel === channel && sent.revision >= configuration.revision) return; // on its way
+    const due = () => this.due(clientId, channel);
+    const first = due();
+    if (!first) return;
     // SPEC 1.4.2: endpoints outside the action group get no packages.
     let membership;
     try {
-      membership = settings.refreshMembership ? await settings.refreshMembership(e) : settings.actionGroupMembership(e);
+      membership = settings.refreshMembership ? await settings.refreshMembership(first.endpoint) : settings.actionGroupMembership(first.endpoint);
     } catch (err) {
       log.warn({ clientId, err: (err as Error).message }, 'cannot evaluate action group membership; Configure Extension waits for the next hello');
       return;
     }
-    if (!membership.member || this.closed) return;
-    e = registry.require(clientId);
-    if (hub.get(clientId) !== channel || (e.configurationRevision ?? 0) >= configuration.revision) return;
+    // Things may have moved while membership was asked: a newer build, another offer, a new channel.
+    const current = due();
+    if (!membership.member || this.closed || !current) return;
+    const { endpoint: e, configuration } = current;
     // SPEC 1.4.4: with action lock on, only "allow new connections and configuration changes" lets it through.
     const lockMode = settings.actionLockMode();
     const locked = e.actionLock && lockMode !== 'ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION';
@@ -189,6 +186,17 @@ export class ConfigurationDeployer {
     this.inFlight.set(clientId, { actionId, revision: configuration.revision, channel });
     registry.patch(clientId, { configureStatus: 'DOWNLOADING', configureDetail: 'Configure Extension action delivered to the endpoint', configureUpdatedAt: clock.now() });
     log.debug({ clientId, actionId, revision: configuration.revision }, 'Configure Extension sent');
+  }
+
+  /** The endpoint and the configuration to send it, when it is behind on this channel and nothing is on its way. */
+  private due(clientId: string, channel: LiveChannel | undefined): { endpoint: EndpointRecord; configuration: common.EndpointConfiguration } | undefined {
+    const endpoint = this.deps.registry.get(clientId);
+    const configuration = endpoint && this.deps.settings.latestContent()?.configurations.get(endpoint.os);
+    if (!endpoint || !configuration || !channel || this.deps.hub.get(clientId) !== channel) return undefined;
+    if ((endpoint.configurationRevision ?? 0) >= configuration.revision) return undefined;
+    const sent = this.inFlight.get(clientId);
+    if (sent && sent.channel === channel && sent.revision >= configuration.revision) return undefined; // on its way
+    return { endpoint, configuration };
   }
 
   private fail(clientId: string, actionId: string, to: 'ERROR' | 'NOT_SUCCEEDED', detail: string): void {

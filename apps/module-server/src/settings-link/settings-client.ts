@@ -198,22 +198,20 @@ export class SettingsClient implements SettingsSource, PermissionChecker {
     this.contentLoading = true;
     clearTimeout(this.contentRetry);
     try {
+      // A build without a package for some OS (NOT_FOUND) still serves the others.
       const packages = await Promise.all(
         PACKAGE_OS.map((os) =>
-          new Promise<settings.GetEndpointPackageResponse>((resolve, reject) =>
-            this.connection.getEndpointPackage({ os, buildId: want.buildId }, this.metadata(), (err, r) => (err ? reject(err) : resolve(r))),
+          new Promise<settings.GetEndpointPackageResponse | undefined>((resolve, reject) =>
+            this.connection.getEndpointPackage({ os, buildId: want.buildId }, this.metadata(), (err, r) => (err?.code === status.NOT_FOUND ? resolve(undefined) : err ? reject(err) : resolve(r))),
           ),
         ),
       );
-      const revision = packages[0]?.configuration?.revision ?? 0;
-      const buildId = packages[0]?.buildId ?? want.buildId;
+      const found = packages.flatMap((p, i) => (p?.configuration ? [{ os: osName(PACKAGE_OS[i]!), buildId: p.buildId, configuration: p.configuration }] : []));
+      const revision = found[0]?.configuration.revision ?? 0;
+      const buildId = found[0]?.buildId ?? want.buildId;
       if (this.contentWanted === want) this.contentWanted = undefined;
-      if (!this.content || revision > this.content.revision) {
-        this.content = contentRelease(
-          buildId,
-          revision,
-          packages.flatMap((p, i) => (p.configuration ? [[osName(PACKAGE_OS[i]!), p.configuration] as [string, common.EndpointConfiguration]] : [])),
-        );
+      if (found.length > 0 && (!this.content || revision > this.content.revision)) {
+        this.content = contentRelease(buildId, revision, found.map((f) => [f.os, f.configuration] as [string, common.EndpointConfiguration]));
         this.opts.log.info({ buildId, revision }, 'content build from settings');
         for (const l of [...this.contentListeners]) l(this.content);
       }
