@@ -435,6 +435,10 @@ export class EndpointAgent {
       this.routes = new RouteSelector(applied.routes, { returnAfterMs: this.opts.returnToPreferredMs, now: this.now });
       this.opts.log.info({ routes: applied.routes.map((r) => `${r.name} ${r.address}`) }, 'routes changed; reconnecting over the new ones');
       call.end();
+      // A clean close needs the broker's side too; through a zone proxy that can lag.
+      setTimeout(() => {
+        if (this.control === call) call.cancel();
+      }, 5000).unref();
     }
   }
 
