@@ -85,6 +85,8 @@ export class Uninstaller {
   private readonly stmts;
   /** Set while the server data is being removed, so nothing re-enters the removal. */
   private removing = false;
+  /** The phase as last read or written: every hello asks for it, and only this class changes it. */
+  private knownPhase?: UninstallPhase;
 
   constructor(private readonly deps: UninstallerDeps) {
     const { db } = deps;
@@ -102,8 +104,9 @@ export class Uninstaller {
     };
     deps.events.subscribe((ev) => {
       if ((ev.kind !== 'ENDPOINT_REMOVED' && ev.kind !== 'ENDPOINT_DISCONNECTED') || !ev.clientId || this.removing) return;
+      if (this.phase() !== 'REMOVING_FROM_ENDPOINTS') return;
       const t = this.stmts.target.get(ev.clientId) as TargetRow | undefined;
-      if (!t || this.phase() !== 'REMOVING_FROM_ENDPOINTS') return;
+      if (!t) return;
       // An endpoint that says goodbye with TOOLS_REMOVED has done its part, even if its last status was lost.
       if (ev.kind === 'ENDPOINT_REMOVED' && (t.outcome === 'PENDING' || t.outcome === 'SENT')) {
         this.stmts.setTarget.run(null, 'SUCCEEDED', 'the endpoint said goodbye: tools removed', deps.clock.now(), ev.clientId);
@@ -126,7 +129,13 @@ export class Uninstaller {
   }
 
   private phase(): UninstallPhase {
-    return ((this.stmts.state.get() as StateRow | undefined)?.phase as UninstallPhase | undefined) ?? 'NONE';
+    this.knownPhase ??= ((this.stmts.state.get() as StateRow | undefined)?.phase as UninstallPhase | undefined) ?? 'NONE';
+    return this.knownPhase;
+  }
+
+  private setPhase(phase: UninstallPhase, finishedAt: number | null, detail: string): void {
+    this.stmts.setPhase.run(phase, finishedAt, detail);
+    this.knownPhase = phase;
   }
 
   /** Uninstall / dry run (the AdminService Uninstall call). */
@@ -160,6 +169,7 @@ export class Uninstaller {
       this.stmts.insertState.run(now, opts.endpointTimeoutMs, opts.removeRecorderData ? 1 : 0, opts.by, JSON.stringify(warnings));
       for (const e of targets) this.stmts.insertTarget.run(e.clientId, e.os, now);
     })();
+    this.knownPhase = 'REMOVING_FROM_ENDPOINTS';
     events.record('UNINSTALL_STARTED', null, `uninstall started by ${opts.by || 'an operator'}: Remove Tools to ${targets.length} endpoint(s)`, {
       targets: targets.length, by: opts.by, endpointTimeoutMs: opts.endpointTimeoutMs, removeRecorderData: opts.removeRecorderData, warnings,
     });
@@ -195,6 +205,7 @@ export class Uninstaller {
 
   /** An action status from an endpoint; only Remove Tools actions of the running uninstall count. */
   onActionStatus(clientId: string, update: gateway.ActionStatusUpdate): void {
+    if (this.phase() !== 'REMOVING_FROM_ENDPOINTS') return;
     const t = this.stmts.target.get(clientId) as TargetRow | undefined;
     if (!t || t.action_id !== update.actionId || (t.outcome !== 'SENT' && t.outcome !== 'PENDING')) return;
     const S = common.ActionStatus;
@@ -241,7 +252,7 @@ export class Uninstaller {
     const { db, clock, events, log } = this.deps;
     this.removing = true;
     try {
-      this.stmts.setPhase.run('REMOVING_SERVER_DATA', null, endpointDetail);
+      this.setPhase('REMOVING_SERVER_DATA', null, endpointDetail);
       try {
         this.deps.sessions.closeAll('Direct Connect is being uninstalled');
         db.transaction(() => db.exec('DELETE FROM sessions; DELETE FROM alerts; DELETE FROM events; DELETE FROM endpoints;'))();
@@ -249,14 +260,14 @@ export class Uninstaller {
         this.deps.presence.forgetAll();
       } catch (err) {
         const detail = `removing the server data failed: ${(err as Error).message}`;
-        this.stmts.setPhase.run('FAILED', clock.now(), endpointDetail ? `${endpointDetail}; ${detail}` : detail);
+        this.setPhase('FAILED', clock.now(), endpointDetail ? `${endpointDetail}; ${detail}` : detail);
         events.record('UNINSTALL_FAILED', null, detail, {});
         log.error({ err }, 'uninstall failed');
         return;
       }
       const counts = this.progress();
       const detail = endpointDetail || 'every targeted endpoint answered';
-      this.stmts.setPhase.run('DONE', clock.now(), detail);
+      this.setPhase('DONE', clock.now(), detail);
       // The start event went with the other events; this one carries who started it and when.
       const state = this.stmts.state.get() as StateRow;
       events.record('UNINSTALL_FINISHED', null, `uninstall finished: ${sum(counts, 'succeeded')} endpoint(s) removed their tools, ${sum(counts, 'failed')} failed, ${sum(counts, 'pending')} never answered`, {
