@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { moduleServerV1 as ms } from '@dc/proto';
+import { reconnectWindowMs } from '../src/gateway/control-channels';
 import { makeBenchPki } from './bench-pki';
 
 const N = Number(process.argv[2] ?? 2000);
@@ -79,6 +80,17 @@ void (async () => {
   writeFileSync(join(dir, 'pki.json'), JSON.stringify(pki));
   console.log(`PKI: ${N + 1} endpoint certificates in ${Math.round(performance.now() - t0)} ms`);
 
+  // Baseline: a bare grpc-js gateway (Hello -> HelloAck, nothing else), same PKI and load generator.
+  const bareN = Math.min(N, 2000);
+  const bare = run('bare-gateway.ts', [dir, String(GATEWAY + 1)]);
+  await until('the bare gateway', () => bare.lines.length > 0, 60_000);
+  const bareCpu0 = bare.last()!.cpuMs;
+  const bareLoad = run('loadgen.ts', [dir, `127.0.0.1:${GATEWAY + 1}`, '0', String(bareN), '64']);
+  const bareMs = await until(`${bareN} endpoints on the bare gateway`, () => (bare.last()?.channels ?? 0) >= bareN, 600_000);
+  const bareCpuPerConnect = (bare.last()!.cpuMs - bareCpu0) / bareN;
+  const bareRate = bareN / (bareMs / 1000);
+    for (const p of [bareLoad.child, bare.child]) p.kill('SIGKILL');
+
   let broker = run('broker-process.ts', [dir, String(GATEWAY), String(API), String(HEARTBEAT_S)]);
   await until('the broker', () => broker.lines.length > 0, 60_000);
   await sleep(5500); // past a GC report
@@ -91,12 +103,15 @@ void (async () => {
 
   // Load: N endpoints
   const tLoad = performance.now();
+  const cpuBeforeLoad = broker.last()!.cpuMs;
   const load = run('loadgen.ts', [dir, `127.0.0.1:${GATEWAY}`, '0', String(N), '64']);
   const connectMs = await until(`${N} endpoints`, () => (broker.last()?.channels ?? 0) >= N + 1, 600_000).catch((e: Error) => {
     console.log(`${e.message}; got ${broker.last()?.channels}`);
     return performance.now() - tLoad;
   });
   const held = broker.last()!.channels - 1;
+  const brokerCpuPerConnect = (broker.last()!.cpuMs - cpuBeforeLoad) / Math.max(1, held);
+  const loadgenCpuPerConnect = (load.last()?.cpuMs ?? NaN) / Math.max(1, held);
   await sleep(HEARTBEAT_S * 1000 + 2000);
   const a = broker.last()!;
   await sleep(HEARTBEAT_S * 3000);
@@ -112,17 +127,21 @@ void (async () => {
   broker = run('broker-process.ts', [dir, String(GATEWAY), String(API), String(HEARTBEAT_S)]);
   const backMs = await until('every endpoint back', () => (broker.last()?.channels ?? 0) >= N + 1, 180_000).catch(() => NaN);
   const backCount = broker.last()?.channels ?? 0;
+  const restartCpuPerConnect = (broker.last()?.cpuMs ?? NaN) / Math.max(1, backCount);
   const restartMs = performance.now() - tRestart;
 
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
   console.log('\n== Direct Connect broker load (one machine, 2 cores shared with the load generator) ==');
   console.log(`endpoints requested                 ${N} (+1 baseline endpoint), heartbeat every ${HEARTBEAT_S} s`);
   console.log(`endpoints held, heartbeats flowing  ${held}  (all connected in ${(connectMs / 1000).toFixed(1)} s, ${(held / (connectMs / 1000)).toFixed(0)} mTLS connects/s)`);
+  console.log(`CPU per mTLS connect + hello      broker ${brokerCpuPerConnect.toFixed(2)} ms, load generator ${loadgenCpuPerConnect.toFixed(2)} ms  (=> at most ${(1000 / brokerCpuPerConnect).toFixed(0)} connects/s per broker core)`);
+  console.log(`  baseline: bare grpc-js gateway    ${bareCpuPerConnect.toFixed(2)} ms CPU per connect, ${bareRate.toFixed(0)} connects/s with the same load generator (${bareN} endpoints)  => broker / bare = ${(brokerCpuPerConnect / bareCpuPerConnect).toFixed(2)}`);
   console.log(`broker RSS empty / loaded           ${(rssEmpty / 1048576).toFixed(0)} MB / ${(rssLoaded / 1048576).toFixed(0)} MB  => ${((rssLoaded - rssEmpty) / Math.max(1, held) / 1024).toFixed(1)} KB per endpoint (reference: grpc-js idle mTLS channel + stream ≈ 80 KB)`);
   console.log(`heartbeats processed                ${hbPerSec.toFixed(0)}/s (expected ${(held / HEARTBEAT_S).toFixed(0)}/s)`);
   console.log(`session open  p50 / p99             baseline(1 endpoint) ${f(pct(baseline.open, 50))} / ${f(pct(baseline.open, 99))} ms   at load ${f(pct(atLoad.open, 50))} / ${f(pct(atLoad.open, 99))} ms (n=${atLoad.open.length})`);
   console.log(`session ping  p50 / p99             baseline ${f(pct(baseline.ping, 50))} / ${f(pct(baseline.ping, 99))} ms   at load ${f(pct(atLoad.ping, 50))} / ${f(pct(atLoad.ping, 99))} ms`);
-  console.log(`broker restart: back               ${backCount - 1}/${N} endpoints in ${Number.isFinite(backMs) ? (backMs / 1000).toFixed(1) : `> ${(restartMs / 1000).toFixed(0)}`} s (Goaway spread 20 s + 20% jitter; target 60 s)`);
+  const windowS = reconnectWindowMs(N + 1, { spreadMs: 20_000, ratePerSecond: 250 }) / 1000;
+  console.log(`broker restart: back               ${backCount - 1}/${N} endpoints in ${Number.isFinite(backMs) ? (backMs / 1000).toFixed(1) : `> ${(restartMs / 1000).toFixed(0)}`} s (Goaway window ${windowS.toFixed(0)} s + up to 20% endpoint jitter; target 60 s); broker CPU ${restartCpuPerConnect.toFixed(2)} ms per endpoint back, start-up included`);
   console.log(`load generator RSS                  ${((load.last()?.rss ?? 0) / 1048576).toFixed(0)} MB`);
   for (const p of [load.child, one.child, broker.child]) p.kill('SIGTERM');
   await sleep(500);

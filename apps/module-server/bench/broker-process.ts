@@ -22,7 +22,7 @@ void (async () => {
     permissions: new StaticPermissions({ 'bench-token-0123456789': 'ADMINISTRATOR' }),
     gateway: { host: '127.0.0.1', port: Number(gatewayPort), tls: { caPem: pkiData.rootPem, ...pkiData.server } },
     api: { host: '127.0.0.1', port: Number(apiPort) },
-    metricsRegistry: registry, version: 'bench', reconnectSpreadMs: 20_000, shutdownGraceMs: 1000,
+    metricsRegistry: registry, version: 'bench', reconnectSpreadMs: 20_000, reconnectRatePerSecond: 250, shutdownGraceMs: 1000,
   });
   let reports = 0;
   const report = () => {
@@ -30,7 +30,8 @@ void (async () => {
     if (reports++ % 5 === 0) (globalThis as { gc?: () => void }).gc?.();
     const hb = (broker.metrics!.heartbeats as unknown as { hashMap: Record<string, { value: number }> }).hashMap;
     const heartbeats = Object.values(hb).reduce((s, v) => s + v.value, 0);
-    process.stdout.write(`${JSON.stringify({ t: Date.now(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, channels: broker.hub.size, heartbeats })}\n`);
+    const cpu = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ t: Date.now(), cpuMs: (cpu.user + cpu.system) / 1000, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, channels: broker.hub.size, heartbeats })}\n`);
   };
   setInterval(report, 1000).unref();
   report();

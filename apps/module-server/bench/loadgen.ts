@@ -108,4 +108,4 @@ for (let i = from; i < to; i++) {
   const ep = new SimEndpoint(i);
   gate(() => ep.connect());
 }
-setInterval(() => process.stdout.write(`${JSON.stringify({ t: Date.now(), connected, connectsTotal, rss: process.memoryUsage().rss })}\n`), 1000);
+setInterval(() => process.stdout.write(`${JSON.stringify({ t: Date.now(), cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000, connected, connectsTotal, rss: process.memoryUsage().rss })}\n`), 1000);
