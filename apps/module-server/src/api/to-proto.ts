@@ -164,14 +164,37 @@ export function diagnosis(d: Diagnosis, e: EndpointRecord | undefined, candidate
   };
 }
 
+/** Every broker event kind has its contract kind (the compiler checks the table is complete). */
+const EVENT_KIND: Record<BrokerEvent['kind'], ms.EventKind> = {
+  ENDPOINT_ENROLLED: ms.EventKind.EVENT_KIND_ENDPOINT_ENROLLED,
+  ENDPOINT_ENROLMENT_REFUSED: ms.EventKind.EVENT_KIND_ENDPOINT_ENROLMENT_REFUSED,
+  ENDPOINT_ONLINE: ms.EventKind.EVENT_KIND_ENDPOINT_ONLINE,
+  ENDPOINT_OFFLINE: ms.EventKind.EVENT_KIND_ENDPOINT_OFFLINE,
+  ENDPOINT_CONNECTED: ms.EventKind.EVENT_KIND_ENDPOINT_CONNECTED,
+  ENDPOINT_DISCONNECTED: ms.EventKind.EVENT_KIND_ENDPOINT_DISCONNECTED,
+  ENDPOINT_STOPPED: ms.EventKind.EVENT_KIND_ENDPOINT_STOPPED,
+  ENDPOINT_REMOVED: ms.EventKind.EVENT_KIND_ENDPOINT_REMOVED,
+  ENDPOINT_CERTIFICATE_RENEWED: ms.EventKind.EVENT_KIND_CERTIFICATE_RENEWED,
+  HANDSHAKE_REFUSED: ms.EventKind.EVENT_KIND_HANDSHAKE_FAILED,
+  ALERT_RAISED: ms.EventKind.EVENT_KIND_ALERT_RAISED,
+  ALERT_ACKNOWLEDGED: ms.EventKind.EVENT_KIND_ALERT_ACKNOWLEDGED,
+  ALERT_CLEARED: ms.EventKind.EVENT_KIND_ALERT_CLEARED,
+  SESSION_OPENED: ms.EventKind.EVENT_KIND_SESSION_OPENED,
+  SESSION_CLOSED: ms.EventKind.EVENT_KIND_SESSION_CLOSED,
+  KEY_RETRIEVED: ms.EventKind.EVENT_KIND_KEY_RETRIEVED,
+  CONFIGURATION_DEPLOYED: ms.EventKind.EVENT_KIND_CONFIGURATION_DEPLOYED,
+  CONFIGURATION_FAILED: ms.EventKind.EVENT_KIND_CONFIGURATION_FAILED,
+  UNINSTALL_STARTED: ms.EventKind.EVENT_KIND_UNINSTALL_STARTED,
+  UNINSTALL_FINISHED: ms.EventKind.EVENT_KIND_UNINSTALL_FINISHED,
+  UNINSTALL_FAILED: ms.EventKind.EVENT_KIND_UNINSTALL_FAILED,
+};
+
 export function event(ev: BrokerEvent, hostName: string): ms.Event {
-  // A failed Configure Extension is a deployment event too; broker_kind and status tell the outcome.
-  const kindName = ev.kind === 'HANDSHAKE_REFUSED' ? 'HANDSHAKE_FAILED' : ev.kind === 'ENDPOINT_CERTIFICATE_RENEWED' ? 'CERTIFICATE_RENEWED' : ev.kind === 'CONFIGURATION_FAILED' ? 'CONFIGURATION_DEPLOYED' : ev.kind;
   const attributes: Record<string, string> = { broker_kind: ev.kind };
   for (const [k, v] of Object.entries(ev.data)) attributes[k] = typeof v === 'string' ? v : JSON.stringify(v);
   return {
     eventId: String(ev.id),
-    kind: ms.eventKindFromJSON(`EVENT_KIND_${kindName}`) === ms.EventKind.UNRECOGNIZED ? ms.EventKind.EVENT_KIND_UNSPECIFIED : ms.eventKindFromJSON(`EVENT_KIND_${kindName}`),
+    kind: EVENT_KIND[ev.kind],
     time: new Date(ev.at),
     clientId: ev.clientId ?? '',
     hostName,

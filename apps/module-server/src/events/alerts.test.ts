@@ -48,6 +48,9 @@ describe('AcknowledgeAlert', () => {
     // No states = the open ones, acknowledged included.
     const open = await unary(api2.events.listAlerts.bind(api2.events), { pageSize: 0, pageToken: '', states: [], kinds: [], clientId: 'ep-ack-1' }, api2.metadata);
     expect(open.alerts.map((a) => a.alertId)).toEqual([String(raised.id)]);
+    // The acknowledgement is an event of its own kind, filterable as such.
+    const acks = await unary(api2.events.listEvents.bind(api2.events), { pageSize: 0, pageToken: '', kinds: [ms.EventKind.EVENT_KIND_ALERT_ACKNOWLEDGED], clientId: 'ep-ack-1' }, api2.metadata);
+    expect(acks.events.map((e) => [e.kind, e.attributes.broker_kind])).toEqual([[ms.EventKind.EVENT_KIND_ALERT_ACKNOWLEDGED, 'ALERT_ACKNOWLEDGED']]);
 
     // When the condition ends, the alert clears by itself and keeps who acknowledged it.
     h.broker.events.clearAlert('ep-ack-1', 'ENDPOINT_OFFLINE', 'back online');
