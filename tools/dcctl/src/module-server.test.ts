@@ -9,6 +9,8 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { caV1, commonV1, moduleServerV1 } from '@dc/proto';
 import { distEntry, makeTempDir, spawnService, type SpawnedService, waitFor, workspaceRoot } from '@dc/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGrpcServer } from '@dc/service-kit';
+import pino from 'pino';
 import { dcctl } from './testing/run-dcctl';
 
 const ADMIN = 'dcctl-test-admin-token-0001';
@@ -254,14 +256,16 @@ describe('dcctl against a real module server', () => {
     });
   });
 
-  it('reports an operation the server does not implement yet clearly (exit 1, UNIMPLEMENTED)', async () => {
-    const r = await run(['uninstall', '--dry-run']);
-    if (r.code === 0) {
-      expect(r.stdout).toContain('uninstall plan');
-    } else {
+  it('reports an operation the server does not offer clearly (exit 1, UNIMPLEMENTED): a gRPC server without AdminService, as an older module server', async () => {
+    const bare = await startGrpcServer({ name: 'older-api', host: '127.0.0.1', port: 0, services: [], log: pino({ level: 'silent' }) });
+    try {
+      const r = await dcctl(['--api', `127.0.0.1:${bare.port}`, 'uninstall', '--dry-run'], { env });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('dc.moduleserver.v1.AdminService/Uninstall is not implemented (UNIMPLEMENTED from module server API');
       expect(r.stderr).toContain('hint: this module server API build does not offer the operation yet');
+    } finally {
+      await bare.shutdown(100);
     }
   });
+
 });
