@@ -36,7 +36,7 @@ class SimEndpoint {
   constructor(readonly i: number) {
     const e = pkiData.endpoints[i]!;
     this.client = new gateway.EndpointGatewayServiceClient(address!, credentials.createSsl(Buffer.from(pkiData.rootPem), Buffer.from(pkiData.keys[e.keyIndex]!), Buffer.from(e.certPem)), {
-      'grpc.use_local_subchannel_pool': 1, 'grpc.keepalive_time_ms': 120_000, 'grpc.initial_reconnect_backoff_ms': 1000, 'grpc.max_reconnect_backoff_ms': 30_000,
+      'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0, 'grpc.keepalive_time_ms': 120_000, 'grpc.initial_reconnect_backoff_ms': 1000, 'grpc.max_reconnect_backoff_ms': 30_000,
     });
   }
   connect(): Promise<void> {

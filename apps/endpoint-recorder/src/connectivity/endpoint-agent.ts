@@ -83,7 +83,7 @@ export interface Goodbye {
 
 export type AgentState = 'idle' | 'enrolling' | 'connecting' | 'connected' | 'waiting' | 'stopped';
 
-const CHANNEL_OPTIONS = { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000, 'grpc.max_reconnect_backoff_ms': 5000, 'grpc.initial_reconnect_backoff_ms': 500 };
+const CHANNEL_OPTIONS = { 'grpc.enable_channelz': 0, 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000, 'grpc.max_reconnect_backoff_ms': 5000, 'grpc.initial_reconnect_backoff_ms': 500 };
 const MAX_REMEMBERED_FAILURES = 20; // gateway contract: at most 20 in a Hello
 
 export class EndpointAgent {
