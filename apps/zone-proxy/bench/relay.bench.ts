@@ -4,14 +4,16 @@
 // from one run on the same machine, so compare the ratios.
 //
 // Topology: endpoint process (a child of this one, as an endpoint is its own machine) →
-// [direct | haproxy :tcp | zone proxy process] → gateway (this process, the module server;
-// relayed calls reach it through the module server's ZoneLinks).
+// [direct | haproxy :tcp | zone proxy process] → gateway (this process, the module server).
+// haproxy copies the endpoint's TLS bytes; the zone proxy terminates the endpoint's TLS, checks
+// the certificate and relays the decrypted bytes over a relay connection the module server's
+// ZoneLinks opened, which serves them with the same gateway handlers as the direct server.
 // Needs `haproxy` on PATH (apt-get install haproxy). Run: npx nx run zone-proxy:bench
 //
 // The module-server side of the link (ZoneLinks) is imported from apps/module-server by path:
 // a benchmark, not shipped code, measuring the two halves together as they run in production.
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -201,6 +203,13 @@ async function bulk(gw: BenchGateway, child: ChildProcess, route: string, tag: s
   return bytes / (1 << 20) / ((t1 - t0) / 1000);
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc). */
+function cpuMs(pid: number | undefined): number {
+  if (!pid) return NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function main(): Promise<void> {
@@ -251,29 +260,40 @@ async function main(): Promise<void> {
       child.send({ setup: { routes, rootPem: ca.rootPem, cert: ep } });
     });
 
-    const runs: Record<string, Array<{ p50: number; p99: number; rps: number; mbps: number }>> = {};
+    // The relaying process of each route, whose CPU per request is measured (direct has none).
+    const relayPid: Record<string, number | undefined> = { direct: undefined, haproxy: haproxy.pid, 'zone proxy': proxy.child.pid };
+    const runs: Record<string, Array<{ p50: number; p99: number; rps: number; mbps: number; cpuPerKReq: number }>> = {};
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of Object.keys(routes)) {
         const tag = `${name.replace(/\W/g, '')}-${round}`;
         const lat = await latency(gw, child, name, tag);
+        const cpu0 = cpuMs(relayPid[name]);
         const rps = await throughput(gw, child, name, tag);
+        const cpuPerKReq = (cpuMs(relayPid[name]) - cpu0) / ((rps * SECONDS) / 1000);
         const mbps = await bulk(gw, child, name, tag);
-        (runs[name] ??= []).push({ p50: pct(lat, 50), p99: pct(lat, 99), rps, mbps });
+        (runs[name] ??= []).push({ p50: pct(lat, 50), p99: pct(lat, 99), rps, mbps, cpuPerKReq });
       }
     }
     const median = (xs: number[]) => pct(xs, 50);
     const results = Object.fromEntries(
-      Object.entries(runs).map(([n, rs]) => [n, { p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), rps: median(rs.map((r) => r.rps)), mbps: median(rs.map((r) => r.mbps)) }]),
+      Object.entries(runs).map(([n, rs]) => [n, { p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), rps: median(rs.map((r) => r.rps)), mbps: median(rs.map((r) => r.mbps)), cpuPerKReq: median(rs.map((r) => r.cpuPerKReq)) }]),
     );
+    // Other work on a shared machine drifts between rounds: the ratio within each round, then its median.
+    const roundRatios = runs['zone proxy']!.map((z, i) => (z.rps / runs.haproxy![i]!.rps).toFixed(2));
     const z = results['zone proxy']!;
     const h = results.haproxy!;
     const d = results.direct!;
-    const rows = Object.entries(results).map(([n, r]) => `${n.padEnd(11)} p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  ${r.rps.toFixed(0).padStart(6)} req/s (${CONCURRENT_SESSIONS} sessions)  bulk ${r.mbps.toFixed(1).padStart(6)} MB/s`);
+    const rows = Object.entries(results).map(
+      ([n, r]) =>
+        `${n.padEnd(11)} p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  ${r.rps.toFixed(0).padStart(6)} req/s (${CONCURRENT_SESSIONS} sessions)  bulk ${r.mbps.toFixed(1).padStart(6)} MB/s` +
+        (Number.isFinite(r.cpuPerKReq) ? `  relay CPU ${r.cpuPerKReq.toFixed(1)} ms per 1000 req` : ''),
+    );
     process.stdout.write(
       [
         `zone proxy relay bench — medians of ${ROUNDS} rounds; ${SECONDS}s per throughput run, ${LATENCY_SAMPLES} latency samples, ${BULK_BYTES >> 20} MiB bulk in ${BULK_CHUNK >> 10} KiB chunks; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
         ...rows,
         `session throughput: zone proxy / haproxy = ${(z.rps / h.rps).toFixed(2)} (target >= 0.80); zone proxy / direct = ${(z.rps / d.rps).toFixed(2)}; haproxy / direct = ${(h.rps / d.rps).toFixed(2)}`,
+        `zone proxy / haproxy per round: ${roundRatios.join(' ')} (median ${median(roundRatios.map(Number)).toFixed(2)})`,
         `added p50 latency over direct: zone proxy ${(z.p50 - d.p50).toFixed(3)} ms (target < 1 ms), haproxy ${(h.p50 - d.p50).toFixed(3)} ms`,
         `bulk relay: zone proxy / haproxy = ${(z.mbps / h.mbps).toFixed(2)}; zone proxy / direct = ${(z.mbps / d.mbps).toFixed(2)}`,
         `zone link activity: ${JSON.stringify({ ...links.status(record.id)!.activity, observedTime: undefined })}`,
