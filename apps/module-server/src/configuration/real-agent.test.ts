@@ -18,12 +18,12 @@ describe('Configure Extension to a real endpoint agent process', () => {
   const configurationFile = join(tmp.dir, 'configuration.json');
   const start = () => spawnService({ entry: RECORDER, args: ['connect', '--config', tmp.dir, '--host-name', 'cfg-agent'], startTimeoutMs: 30_000 });
   const stored = () => common.EndpointConfiguration.fromJSON(JSON.parse(readFileSync(configurationFile, 'utf8')));
-  const build = (revision: number, recorderJson: string) => {
+  const build = (revision: number, recorderJson: string, logLevel = common.LogLevel.LOG_LEVEL_DEBUG) => {
     const [host, port] = [h.gatewayAddress().split(':')[0]!, Number(h.gatewayAddress().split(':')[1])];
     return h.settings.publishContent(`build-${revision}`, revision, [
       ['linux', common.EndpointConfiguration.fromPartial({
         revision, brokerHost: host, brokerPort: port, trustBundlePem: h.ca.rootPem, enrolmentToken: 'build-token-never-sent',
-        actionLockMode: common.ActionLockMode.ACTION_LOCK_MODE_ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION, logLevel: common.LogLevel.LOG_LEVEL_DEBUG,
+        actionLockMode: common.ActionLockMode.ACTION_LOCK_MODE_ALLOW_NEW_CONNECTIONS_AND_CONFIGURATION, logLevel,
         recorderFiles: [{ name: 'recorder.json', content: recorderJson }],
       })],
     ]);
@@ -62,17 +62,23 @@ describe('Configure Extension to a real endpoint agent process', () => {
     expect(stored().revision).toBe(5);
     expect(readFileSync(join(tmp.dir, 'recorder.json'), 'utf8')).toBe('{"logLevel":"debug","maxSizeMB":2048}');
 
-    // Restarted, it reads configuration.json back and says revision 5 in its hello.
-    build(7, '{"logLevel":"info","maxSizeMB":2048}');
+    // Build 7 sets the agent's log level to warn, live: its own "configuration applied" line is not
+    // printed; build 8 puts it back to info (the line is printed once the level applies).
+    build(7, '{"logLevel":"info","maxSizeMB":2048}', common.LogLevel.LOG_LEVEL_WARN);
     await waitFor(() => h.broker.registry.require(id).configurationRevision === 7, { what: 'build 7 applied', timeoutMs: 20_000 });
+    build(8, '{"logLevel":"info","maxSizeMB":2048}', common.LogLevel.LOG_LEVEL_INFO);
+    await waitFor(() => h.broker.registry.require(id).configurationRevision === 8, { what: 'build 8 applied', timeoutMs: 20_000 });
+    expect(agent.logs.filter((l) => l.msg === 'configuration applied').map((l) => l.revision)).toEqual([5, 8]);
+
+    // Restarted, it reads configuration.json back and says revision 8 in its hello.
     await agent.stop();
     await waitFor(() => h.broker.registry.require(id).status === 'OFFLINE' || !h.broker.hub.isConnected(id), { what: 'the agent gone' });
     const lastAction = h.broker.registry.require(id).configureActionId;
     h.broker.registry.patch(id, { configurationRevision: 0 });
     agent = await start();
-    await waitFor(() => h.broker.hub.isConnected(id) && h.broker.registry.require(id).configurationRevision === 7, { what: 'the hello to report revision 7', timeoutMs: 30_000 });
+    await waitFor(() => h.broker.hub.isConnected(id) && h.broker.registry.require(id).configurationRevision === 8, { what: 'the hello to report revision 8', timeoutMs: 30_000 });
     await h.broker.hub.ping(id, 5000);
     expect(h.broker.registry.require(id).configureActionId).toBe(lastAction); // nothing sent again
-    expect(stored().revision).toBe(7);
+    expect(stored().revision).toBe(8);
   }, 90_000);
 });
