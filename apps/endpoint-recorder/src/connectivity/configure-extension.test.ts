@@ -228,6 +228,15 @@ describe('Configure Extension through the control channel (real gRPC and TLS)', 
     expect(agent.state).toBe('connected');
   });
 
+  it('applies a new heartbeat interval to the open channel', async () => {
+    const { agent } = await startAgent();
+    expect(agent.stats.heartbeats).toBe(0); // the rig's HelloAck says every 30 s
+    const outcome = await direct.outcome(configure(direct, config({ revision: 4, brokerPort: portOf(direct), heartbeatPolicy: { interval: { seconds: 5, nanos: 0 }, missedHeartbeatsBeforeOffline: 3, direction: 0 } })));
+    expect(outcome.status).toBe(common.ActionStatus.ACTION_STATUS_SUCCEEDED);
+    await waitFor(() => agent.stats.heartbeats > 0, { what: 'a heartbeat at the new 5 s interval', timeoutMs: 9000 });
+    expect(agent.stats.connects).toBe(1); // same channel
+  });
+
   it.each<[ActionLockMode, boolean]>([
     ['BLOCK_ALL', false],
     ['ALLOW_NEW_CONNECTIONS', false],
