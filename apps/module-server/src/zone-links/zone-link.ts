@@ -339,6 +339,10 @@ export class ZoneLink {
         return;
       case 'helloAck':
         return;
+      case 'open':
+        // A zone proxy from before the byte relay: its endpoints get a clear status, not silence.
+        this.write({ frame: { $case: 'close', value: { streamId: f.value.streamId, statusCode: grpcStatus.UNIMPLEMENTED, reason: 'this module server relays endpoint connections as bytes: upgrade the zone proxy' } } });
+        return;
       default:
         this.log.warn({ frame: f.$case }, 'frame of the message relay ignored (endpoint connections are relayed as bytes)');
     }
