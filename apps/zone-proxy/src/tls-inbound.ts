@@ -61,6 +61,7 @@ export async function listenTls(o: {
     server.once('error', (err) => reject(new Error(`cannot listen on ${o.host}:${o.port} (${o.name}): ${err.message}`)));
     server.listen(o.port, o.host, () => resolve((server.address() as { port: number }).port));
   });
+  server.on('error', (err) => log.error({ err: err.message }, 'listener error'));
   log.info({ host: o.host, port }, 'TLS listener up');
   return {
     port,
