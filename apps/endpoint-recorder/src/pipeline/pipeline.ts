@@ -1,10 +1,12 @@
 // The recording pipeline (DESIGN flow 8): audit text → events → filters/watchlist → signals →
 // PendingEventCap gate → batched writes to monitor.db.
-import { AuditAssembler, type AuditEvent, type AuditStats } from '@dc/audit';
+import { AuditAssembler, type AuditEvent, type AuditStats, type FileEvent } from '@dc/audit';
 import type { FilterSet, SignalSet } from '@dc/filters';
-import type { BatchWriter, EventFamily, MonitorRecord } from '@dc/monitor-db';
+import type { BatchWriter, EventFamily, FileEventRecord, MonitorRecord } from '@dc/monitor-db';
 import type { Logger } from 'pino';
+import { WriteConfirmer, type MtimeOf, type WriteConfirmStats } from './confirm-writes';
 import { ExeHashCache } from './exe-hash-cache';
+import { FileHandleTable, type FileHandleStats } from './file-handles';
 import { ProcessTracker } from './process-tracker';
 import { failedExec, familyOf, toFileRecord, toNetworkRecord, toProcessStart, toSecurityRecord, type SkipReason } from './to-monitor-record';
 
@@ -22,6 +24,13 @@ export interface PipelineSettings {
   readonly recordSignalMatches: number;
   /** Hash executables on exec (off when replaying another machine's log: its files are not here). */
   readonly hashExecutables: boolean;
+  /** SPEC 2.6 MaxFileHandlesPerProcess: descriptors tracked per process (0 = none); default 500. */
+  readonly maxFileHandlesPerProcess?: number;
+  /**
+   * SPEC 2.6 ConfirmFileWrites: record a file write only if the file's mtime changed since the
+   * last write seen for that path (needs the log's files to be this machine's: off for replay).
+   */
+  readonly confirmFileWrites?: boolean;
 }
 
 export interface PipelineDeps {
@@ -32,6 +41,8 @@ export interface PipelineDeps {
   readonly log: Logger;
   /** Events of this pid are the recorder's own writes: never recorded (no feedback loop). */
   readonly selfPid?: number;
+  /** File mtime for ConfirmFileWrites (default: stat); injected by tests. */
+  readonly mtimeOf?: MtimeOf;
 }
 
 /** Per-family counters of one run. */
@@ -59,6 +70,10 @@ export interface PipelineStats {
   readonly recorded: number;
   readonly trackedProcesses: number;
   readonly exeHashes: { hits: number; misses: number };
+  /** MaxFileHandlesPerProcess at work: descriptors held, evicted, paths they supplied. */
+  readonly fileHandles: FileHandleStats;
+  /** ConfirmFileWrites at work (zeros when off). */
+  readonly writeConfirmation: WriteConfirmStats;
 }
 
 const zero = (): FamilyCounts => ({ recorded: 0, filtered: 0, dropped: 0, disabled: 0, skipped: 0 });
@@ -67,6 +82,8 @@ export class Pipeline {
   private readonly assembler: AuditAssembler;
   readonly tracker: ProcessTracker;
   private readonly hashes = new ExeHashCache();
+  private readonly handles: FileHandleTable;
+  private readonly confirmer: WriteConfirmer | undefined;
   private readonly counts: Record<string, FamilyCounts> = { process: zero(), file: zero(), network: zero(), security: zero() };
   private readonly skipped: Record<string, number> = {};
   private other = 0;
@@ -82,6 +99,8 @@ export class Pipeline {
       mappingLowerToleranceMs: settings.mappingLowerToleranceMs,
       ...(settings.mappingUpperToleranceMs === undefined ? {} : { mappingUpperToleranceMs: settings.mappingUpperToleranceMs }),
     });
+    this.handles = new FileHandleTable(settings.maxFileHandlesPerProcess ?? 500, settings.processExpirationSeconds * 1000);
+    this.confirmer = settings.confirmFileWrites ? new WriteConfirmer(deps.mtimeOf) : undefined;
     this.assembler = new AuditAssembler(
       {
         onEvent: (e) => this.handle(e),
@@ -105,6 +124,13 @@ export class Pipeline {
   tick(now = this.deps.clock()): void {
     this.assembler.expire();
     this.tracker.expire(now);
+    this.handles.expire(now);
+  }
+
+  /** A process is gone (the sampler saw `/proc/<pid>` vanish): its descriptors with it. */
+  exited(pid: number, time: number): void {
+    this.tracker.exited(pid, time);
+    this.handles.exited(pid);
   }
 
   /** End of input: emits open events and saves everything queued. */
@@ -121,6 +147,8 @@ export class Pipeline {
     this.deps.writer.flush();
     this.tracker.clear();
     this.hashes.clear();
+    this.handles.clear();
+    this.confirmer?.clear();
   }
 
   /** Queues a record not produced by the audit stream (process samples), under the same cap. */
@@ -136,6 +164,10 @@ export class Pipeline {
 
   private handle(event: AuditEvent): void {
     const family = familyOf(event);
+    const pid = event.process.pid;
+    const own = pid !== undefined && pid === this.deps.selfPid;
+    // Opens, dups and closes (any family, filtered or not) keep the descriptor table right.
+    const fdPath = own || !this.settings.families.file ? undefined : this.handles.observe(event, this.deps.clock());
     if (family === undefined) {
       this.other++;
       return;
@@ -145,11 +177,11 @@ export class Pipeline {
       counts.disabled++;
       return;
     }
-    const pid = event.process.pid;
-    if (pid !== undefined && pid === this.deps.selfPid) {
+    if (own) {
       this.own++;
       return;
     }
+    if (fdPath !== undefined) event = { ...(event as FileEvent), path: fdPath };
     if (this.deps.filters && !this.deps.filters.decide(event as unknown as Record<string, unknown>, family).keep) {
       counts.filtered++;
       return;
@@ -160,6 +192,8 @@ export class Pipeline {
       this.skipped[record] = (this.skipped[record] ?? 0) + 1;
       return;
     }
+    if (record.kind === 'file' && fdPath !== undefined) record.details = { ...record.details, pathFromFd: true };
+    if (record.kind === 'file' && record.operation === 'write' && this.confirmer && !this.confirmWrite(record)) return;
     if (this.deps.signals && this.settings.recordSignalMatches > 0) {
       const matches = this.deps.signals.match(event as unknown as Record<string, unknown>, family);
       if (matches.length) {
@@ -191,6 +225,14 @@ export class Pipeline {
     }
   }
 
+  /** ConfirmFileWrites: false when the write did not change the file's mtime (counted, dropped). */
+  private confirmWrite(record: FileEventRecord): boolean {
+    const check = this.confirmer!.check(record.path);
+    if (check.verdict === 'unchanged') return false;
+    record.details = { ...record.details, ...(check.verdict === 'missing' ? { mtimeUnconfirmed: 'file no longer exists' } : { mtime: check.mtime }) };
+    return true;
+  }
+
   stats(): PipelineStats {
     let dropped = 0;
     let recorded = 0;
@@ -209,6 +251,8 @@ export class Pipeline {
       recorded,
       trackedProcesses: this.tracker.size,
       exeHashes: { hits: this.hashes.hits, misses: this.hashes.misses },
+      fileHandles: this.handles.stats(),
+      writeConfirmation: this.confirmer?.stats() ?? { unconfirmed: 0, missing: 0, rememberedPaths: 0 },
     };
   }
 }

@@ -13,6 +13,7 @@ import { openMonitorDb, type MonitorDb } from '@dc/monitor-db';
 import { applyPlan, planInstall } from '../audit-plumbing/install-audit';
 import { RULES_BEGIN } from '../audit-plumbing/recorder-rules';
 import { loadConfig } from '../config/load-config';
+import { formatStatus, gatherStatus } from '../status/status';
 import { loadFilters } from '../pipeline/load-filters';
 import { ProcSampler } from '../sampling/proc-sampler';
 import { replayFile } from '../sources/replay-file';
@@ -89,7 +90,8 @@ describe('Recorder on the real corpora', () => {
     ['laurel/shell-proc-trace-confusion.txt', { process_events: 5, file_events: 0, network_events: 0, security_events: 0 }],
     ['beats/auditbeat_sudo.log', { process_events: 0, file_events: 0, network_events: 0, security_events: 20 }],
     ['laurel/record-connect.txt', { process_events: 0, file_events: 0, network_events: 2, security_events: 0 }],
-    ['osquery/process_file_events_tests.extracted.log', { process_events: 0, file_events: 22, network_events: 0, security_events: 0 }],
+    // 22 path-based file events, plus write, pwrite64 and ftruncate on a descriptor opened earlier (MaxFileHandlesPerProcess).
+    ['osquery/process_file_events_tests.extracted.log', { process_events: 0, file_events: 25, network_events: 0, security_events: 0 }],
     ['LLM-log-parsing/russelmitchell_intranet_server_audit.log', { process_events: 0, file_events: 0, network_events: 0, security_events: 1833 }],
   ])('replaying %s writes the expected rows per family', async (file, expected) => {
     const r = rig();
@@ -370,5 +372,99 @@ describe('CPU kill switch', () => {
       r.recorder.housekeeping();
     }
     expect(r.recorder.disabled()).toBeNull();
+  });
+});
+
+// The osquery corpus: one process opens test_file O_RDWR|O_CREAT as fd 4, dups it to 5, 10 and 11,
+// closes 11, opens three more descriptors (7, 8, 9), then writes, pwrites and ftruncates fd 4.
+const OSQUERY = 'osquery/process_file_events_tests.extracted.log';
+const TEST_FILE = '/home/alessandro/test_file';
+const fdRows = (r: Rig) => r.rows("SELECT path, json_extract(details, '$.syscall') AS syscall FROM file_events WHERE json_extract(details, '$.pathFromFd') ORDER BY id");
+const statusText = (r: Rig) => formatStatus(gatherStatus(loadConfig(r.dir), r.db, r.dir));
+
+describe('MaxFileHandlesPerProcess', () => {
+  it('names the file of write, pwrite64 and ftruncate on a tracked descriptor (default 500)', async () => {
+    const r = rig();
+    await r.recorder.run(replayFile(corpus(OSQUERY)));
+    expect(fdRows(r)).toEqual([
+      { path: TEST_FILE, syscall: 'write' },
+      { path: TEST_FILE, syscall: 'pwrite' },
+      { path: TEST_FILE, syscall: 'ftruncate' },
+    ]);
+    const s = r.recorder.pipeline.stats();
+    expect(s.fileHandles).toMatchObject({ evicted: 0, resolved: 3 });
+    expect(s.skippedByReason['no-path']).toBe(2); // write(1): stdout was never opened in the log
+    expect(statusText(r)).toContain('file handles: 3 fd-based events named, 0 evicted (MaxFileHandlesPerProcess 500)');
+  });
+
+  it('0 tracks no descriptor: the fd-based writes have no path and are skipped', async () => {
+    const r = rig({ 'recorder.json': { MaxFileHandlesPerProcess: 0 } });
+    await r.recorder.run(replayFile(corpus(OSQUERY)));
+    expect(fdRows(r)).toEqual([]);
+    expect(count(r, 'file_events')).toBe(22);
+    expect(r.recorder.pipeline.stats().skippedByReason['no-path']).toBe(5);
+    expect(r.recorder.pipeline.stats().fileHandles.tracked).toBe(0);
+  });
+
+  it('a small cap evicts the least recently used descriptor, counted in --status', async () => {
+    // Cap 4: the dups touch fd 4, so the idle dups 5 and 10 go first and fd 4 is still named.
+    const lru = rig({ 'recorder.json': { MaxFileHandlesPerProcess: 4 } });
+    await lru.recorder.run(replayFile(corpus(OSQUERY)));
+    expect(fdRows(lru)).toHaveLength(3);
+    expect(lru.recorder.pipeline.stats().fileHandles).toEqual({ tracked: 4, evicted: 2, resolved: 3 });
+    // Cap 1: every newer descriptor pushes fd 4 out; its writes are unnamed.
+    const one = rig({ 'recorder.json': { MaxFileHandlesPerProcess: 1 } });
+    await one.recorder.run(replayFile(corpus(OSQUERY)));
+    expect(fdRows(one)).toEqual([]);
+    expect(one.recorder.pipeline.stats().fileHandles).toEqual({ tracked: 1, evicted: 4, resolved: 0 });
+    expect(statusText(one)).toContain('file handles: 0 fd-based events named, 4 evicted (MaxFileHandlesPerProcess 1)');
+  });
+});
+
+describe('ConfirmFileWrites', () => {
+  const writes = (r: Rig) =>
+    r.rows("SELECT path, json_extract(details, '$.serial') AS serial, json_extract(details, '$.mtime') AS mtime, json_extract(details, '$.mtimeUnconfirmed') AS gone FROM file_events WHERE operation = 'write' ORDER BY id");
+  const ALL_WRITES = [46800, 46810, 46817, 46819, 46824, 46826, 46827];
+
+  it('0 (default) records every write without looking at the file', async () => {
+    const asked: string[] = [];
+    const r = rig({}, { localFiles: true, mtimeOf: (p) => (asked.push(p), 1) });
+    await r.recorder.run(replayFile(corpus(OSQUERY)));
+    expect(writes(r).map((w) => w.serial)).toEqual(ALL_WRITES);
+    expect(asked).toEqual([]);
+    expect(statusText(r)).toContain('file writes: not confirmed (ConfirmFileWrites 0)');
+  });
+
+  it('1 drops writes that left the mtime unchanged (the first sighting of a path counts as changed)', async () => {
+    const r = rig({ 'recorder.json': { ConfirmFileWrites: 1 } }, { localFiles: true, mtimeOf: () => 1_700_000_000_000 });
+    await r.recorder.run(replayFile(corpus(OSQUERY)));
+    expect(writes(r)).toEqual([
+      { path: TEST_FILE, serial: 46800, mtime: 1_700_000_000_000, gone: null },
+      { path: '/home/alessandro', serial: 46817, mtime: 1_700_000_000_000, gone: null },
+    ]);
+    expect(r.recorder.pipeline.stats().writeConfirmation).toEqual({ unconfirmed: 5, missing: 0, rememberedPaths: 2 });
+    expect(statusText(r)).toContain('confirmed by mtime (ConfirmFileWrites), 5 unconfirmed dropped, 0 kept with the file gone');
+  });
+
+  it('1 keeps every write whose mtime moved, and keeps (and marks) writes to files that are gone', async () => {
+    let t = 0;
+    const moving = rig({ 'recorder.json': { ConfirmFileWrites: true } }, { localFiles: true, mtimeOf: () => ++t });
+    await moving.recorder.run(replayFile(corpus(OSQUERY)));
+    expect(writes(moving).map((w) => w.serial)).toEqual(ALL_WRITES);
+    expect(writes(moving).map((w) => w.mtime)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+
+    const gone = rig({ 'recorder.json': { ConfirmFileWrites: 1 } }, { localFiles: true, mtimeOf: (p) => (p === TEST_FILE ? undefined : 5) });
+    await gone.recorder.run(replayFile(corpus(OSQUERY)));
+    const rows = writes(gone);
+    expect(rows.filter((w) => w.path === TEST_FILE).map((w) => w.gone)).toEqual(Array(5).fill('file no longer exists'));
+    expect(rows.filter((w) => w.path !== TEST_FILE)).toHaveLength(1);
+    expect(gone.recorder.pipeline.stats().writeConfirmation).toMatchObject({ unconfirmed: 1, missing: 5 });
+  });
+
+  it('is not applied to a replayed log of another machine (its paths are not this machine\'s files)', async () => {
+    const r = rig({ 'recorder.json': { ConfirmFileWrites: 1 } }, { mtimeOf: () => 1 });
+    await r.recorder.run(replayFile(corpus(OSQUERY)));
+    expect(writes(r)).toHaveLength(ALL_WRITES.length);
+    expect(r.recorder.pipeline.stats().writeConfirmation.unconfirmed).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { RecorderConfig } from '../config/load-config';
 import { KillSwitch, type CpuSampler } from '../kill-switch/kill-switch';
+import type { MtimeOf } from '../pipeline/confirm-writes';
 import { Pipeline, type PipelineStats } from '../pipeline/pipeline';
 import type { ProcSampler } from '../sampling/proc-sampler';
 import { addCounters, type StoredCounters } from '../status/counters';
@@ -23,6 +24,13 @@ export interface RecorderDeps {
   readonly filters?: FilterSet;
   readonly signals?: SignalSet;
   readonly hashExecutables: boolean;
+  /**
+   * The paths in the input are this machine's files, so ConfirmFileWrites may stat them.
+   * Default: `hashExecutables` (both are off when replaying another machine's log).
+   */
+  readonly localFiles?: boolean;
+  /** File mtime for ConfirmFileWrites (default: stat); injected by tests. */
+  readonly mtimeOf?: MtimeOf;
   /** Watch the recorder's own CPU (SPEC 2.5); off for `replay`, which runs flat out on purpose. */
   readonly killSwitch: boolean;
   /**
@@ -76,6 +84,8 @@ export class Recorder {
         families: { process: c.MonitorProcess, file: c.MonitorFiles, network: c.MonitorNetwork, security: c.MonitorSecurity },
         recordSignalMatches: c.DisableSignals ? 0 : c.RecordSignalMatches,
         hashExecutables: deps.hashExecutables,
+        maxFileHandlesPerProcess: c.MaxFileHandlesPerProcess,
+        confirmFileWrites: c.ConfirmFileWrites && (deps.localFiles ?? deps.hashExecutables),
       },
       {
         writer: this.writer,
@@ -84,6 +94,7 @@ export class Recorder {
         clock: deps.clock,
         log: deps.log,
         selfPid: process.pid,
+        ...(deps.mtimeOf ? { mtimeOf: deps.mtimeOf } : {}),
       },
     );
     this.retention = deps.db.retention({
@@ -240,7 +251,7 @@ export class Recorder {
       if (!sampler.alive.has(pid)) {
         const p = this.pipeline.tracker.lookup(pid, now);
         if (p && p.exitedAt === undefined) {
-          this.pipeline.tracker.exited(pid, now);
+          this.pipeline.exited(pid, now);
           this.pipeline.offer({ kind: 'process-exit', time: now, pid, startTime: p.startTime }, 'process');
         }
       }

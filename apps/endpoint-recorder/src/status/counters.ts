@@ -13,10 +13,18 @@ export interface StoredCounters {
   malformedLines: number;
   auditLines: number;
   auditEvents: number;
+  /** SPEC 2.6 MaxFileHandlesPerProcess: descriptors forgotten because a process held more. */
+  fileHandlesEvicted: number;
+  /** fd-based file events (write, ftruncate, fchmod…) named through a tracked descriptor. */
+  pathsFromFileHandles: number;
+  /** SPEC 2.6 ConfirmFileWrites: writes dropped because the file's mtime had not changed. */
+  unconfirmedWritesDropped: number;
+  /** ConfirmFileWrites: writes kept although the file was gone (nothing to compare). */
+  writesToMissingFiles: number;
   updatedAt: number;
 }
 
-const empty = (): StoredCounters => ({ recorded: {}, filtered: {}, dropped: {}, droppedTotal: 0, malformedLines: 0, auditLines: 0, auditEvents: 0, updatedAt: 0 });
+const empty = (): StoredCounters => ({ recorded: {}, filtered: {}, dropped: {}, droppedTotal: 0, malformedLines: 0, auditLines: 0, auditEvents: 0, fileHandlesEvicted: 0, pathsFromFileHandles: 0, unconfirmedWritesDropped: 0, writesToMissingFiles: 0, updatedAt: 0 });
 
 export function readCounters(db: MonitorDb): StoredCounters {
   const text = db.getMeta(COUNTERS_META_KEY);
@@ -52,6 +60,10 @@ export function addCounters(db: MonitorDb, now: PipelineStats, before: PipelineS
   total.malformedLines += delta(now.audit.malformed, before?.audit.malformed);
   total.auditLines += delta(now.audit.lines, before?.audit.lines);
   total.auditEvents += delta(now.audit.events, before?.audit.events);
+  total.fileHandlesEvicted += delta(now.fileHandles.evicted, before?.fileHandles.evicted);
+  total.pathsFromFileHandles += delta(now.fileHandles.resolved, before?.fileHandles.resolved);
+  total.unconfirmedWritesDropped += delta(now.writeConfirmation.unconfirmed, before?.writeConfirmation.unconfirmed);
+  total.writesToMissingFiles += delta(now.writeConfirmation.missing, before?.writeConfirmation.missing);
   if (!changed) return;
   total.updatedAt = db.clock.now();
   db.setMeta(COUNTERS_META_KEY, JSON.stringify(total));

@@ -17,6 +17,8 @@ export interface StatusReport {
   readonly database: { readonly path: string; readonly sizeBytes: number; readonly limitMB: number; readonly runtimeLimitMB: number };
   readonly eventsByFamily: Record<string, number>;
   readonly counters: StoredCounters;
+  /** The parameters the counters above are measured against. */
+  readonly limits: { readonly maxFileHandlesPerProcess: number; readonly confirmFileWrites: boolean };
   readonly lastCleanup: number | null;
   readonly auditd: { readonly present: boolean; readonly restartNeeded: string | null };
   readonly configFiles: readonly string[];
@@ -57,6 +59,7 @@ export function gatherStatus(config: RecorderConfig, db: MonitorDb, auditRoot: s
     },
     eventsByFamily: Object.fromEntries(['process', 'file', 'network', 'security'].map((f) => [f, counts[f as keyof typeof counts]])),
     counters: readCounters(db),
+    limits: { maxFileHandlesPerProcess: config.MaxFileHandlesPerProcess, confirmFileWrites: config.ConfirmFileWrites },
     lastCleanup: lastCleanup ? Number(lastCleanup) : null,
     auditd: { present: auditdPresent(auditRoot), restartNeeded: db.getMeta(AUDIT_RESTART_META_KEY) ?? null },
     configFiles: config.files,
@@ -81,6 +84,8 @@ export function formatStatus(s: StatusReport): string {
     `events: ${Object.entries(s.eventsByFamily).map(([f, n]) => `${f} ${n}`).join(', ')}`,
     `dropped events: ${s.counters.droppedTotal}${s.counters.droppedTotal ? ` (${Object.entries(s.counters.dropped).map(([f, n]) => `${f} ${n}`).join(', ')})` : ''}`,
     `filtered events: ${Object.values(s.counters.filtered).reduce((a, b) => a + b, 0)}, malformed lines: ${s.counters.malformedLines}`,
+    `file handles: ${s.counters.pathsFromFileHandles} fd-based events named, ${s.counters.fileHandlesEvicted} evicted (MaxFileHandlesPerProcess ${s.limits.maxFileHandlesPerProcess})`,
+    `file writes: ${s.limits.confirmFileWrites ? `confirmed by mtime (ConfirmFileWrites), ${s.counters.unconfirmedWritesDropped} unconfirmed dropped, ${s.counters.writesToMissingFiles} kept with the file gone` : 'not confirmed (ConfirmFileWrites 0)'}`,
     `last cleanup: ${iso(s.lastCleanup)}`,
     `auditd: ${s.auditd.present ? 'present' : 'NOT present — this endpoint records nothing; install auditd (SPEC 2.10.1)'}`,
     ...(s.auditd.restartNeeded ? [`  restart needed: ${s.auditd.restartNeeded}`] : []),
