@@ -3,6 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { installAuditCommand } from '../cli/commands';
+import { loadConfig } from '../config/load-config';
+import { planFileWatch } from './file-watch-scope';
 import { applyPlan, AuditPlumbingError, describePlan, planInstall, planRemoveRules, planUninstall } from './install-audit';
 import { RULES_BEGIN, RULES_END } from './recorder-rules';
 import { unifiedDiff } from './unified-diff';
@@ -122,5 +125,77 @@ describe('unifiedDiff', () => {
     expect(unifiedDiff('f', `${a.join('\n')}\n`, `${b.join('\n')}\n`)).toBe(
       ['--- f', '+++ f', '@@ -1,6 +1,6 @@', ' l0', ' l1', '-l2', '+X', ' l3', ' l4', ' l5', '@@ -15,6 +15,6 @@', ' l14', ' l15', ' l16', '-l17', '+Y', ' l18', ' l19', ''].join('\n'),
     );
+  });
+});
+
+describe('onlyWatchFileRoot (SPEC 2.5): where the file rules look', () => {
+  const FILE_RULE = /-k dc_rec_file$/;
+  const configDir = (files: Record<string, unknown>) => {
+    const dir = fakeRoot({});
+    for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), JSON.stringify(body));
+    return dir;
+  };
+  const fileRules = (root: string) => at(root, 'etc/audit/audit.rules').split('\n').filter((l) => FILE_RULE.test(l));
+
+  it('true (default): file rules without a path condition, i.e. the whole file system from /', () => {
+    const root = fakeRoot({ 'etc/audit/auditd.conf': AUDITD_CONF });
+    const watch = planFileWatch(loadConfig(configDir({ 'watchlist.json': { paths: ['/etc/'] } })), root);
+    expect(watch.scope).toEqual({ kind: 'root' });
+    const plan = planInstall({ ...opts(root), fileWatch: watch });
+    expect(plan.notes).toContain('file events: the whole file system from / (onlyWatchFileRoot true)');
+    applyPlan(plan);
+    expect(fileRules(root)).toHaveLength(5);
+    expect(fileRules(root).some((l) => / -F (dir|path)=/.test(l))).toBe(false);
+  });
+
+  it('false: file rules only on the watchlist paths (dir= below a directory, path= for a file), shown by the dry run', () => {
+    const root = fakeRoot({ 'etc/audit/auditd.conf': AUDITD_CONF, 'etc/audit/audit.rules': RULES, 'usr/bin/sudo': 'binary', 'var/www/index.html': '' });
+    const dir = configDir({ 'recorder.json': { onlyWatchFileRoot: false }, 'watchlist.json': { paths: ['/etc/', '/usr/bin/sudo', '/var/www', '/opt/missing', '/srv/my site'] } });
+    const watch = planFileWatch(loadConfig(dir), root);
+    expect(watch.scope).toEqual({ kind: 'paths', paths: [{ path: '/etc', dir: true }, { path: '/usr/bin/sudo', dir: false }, { path: '/var/www', dir: true }] });
+    const plan = planInstall({ ...opts(root), fileWatch: watch });
+    expect(plan.notes).toEqual(
+      expect.arrayContaining([
+        'file events: watchlist path /opt/missing does not exist: not watched (run install-audit again once it exists)',
+        'file events: watchlist path "/srv/my site" left out (an audit rule takes an absolute path without spaces)',
+        'file events: only the watchlist (onlyWatchFileRoot false): /etc/ and below, /usr/bin/sudo, /var/www/ and below',
+      ]),
+    );
+    const diff = describePlan(plan);
+    expect(diff).toContain('\n+-a always,exit -F arch=b64 -S openat -F a2&03 -F dir=/etc -F success=1 -k dc_rec_file\n');
+    expect(diff).toContain('\n+-a always,exit -F arch=b64 -S chmod,fchmod,fchmodat,chown,fchown,fchownat,lchown -F path=/usr/bin/sudo -F success=1 -k dc_rec_file\n');
+    applyPlan(plan);
+    const rules = fileRules(root);
+    expect(rules).toHaveLength(15); // 5 file rules × 3 paths
+    expect(rules.every((l) => / -F (dir=\/etc|path=\/usr\/bin\/sudo|dir=\/var\/www) /.test(l))).toBe(true);
+    expect(at(root, 'etc/audit/audit.rules')).toContain('-k dc_rec_process\n');
+
+    // Back to true: the block is replaced by the whole-file-system rules.
+    writeFileSync(join(dir, 'recorder.json'), '{"onlyWatchFileRoot": true}');
+    applyPlan(planInstall({ ...opts(root), fileWatch: planFileWatch(loadConfig(dir), root) }));
+    expect(fileRules(root)).toHaveLength(5);
+    expect(fileRules(root).some((l) => l.includes(' -F dir='))).toBe(false);
+  });
+
+  it('false without a watchlist: no file rules at all (process and network rules stay), and the plan says so', () => {
+    const root = fakeRoot({ 'etc/audit/auditd.conf': AUDITD_CONF });
+    const dir = configDir({ 'recorder.json': { onlyWatchFileRoot: 0 } });
+    const watch = planFileWatch(loadConfig(dir), root);
+    const plan = planInstall({ ...opts(root), fileWatch: watch });
+    expect(plan.notes).toContain(`file events: none — onlyWatchFileRoot is false and there is no ${join(dir, 'watchlist.json')}`);
+    applyPlan(plan);
+    expect(fileRules(root)).toEqual([]);
+    expect(at(root, 'etc/audit/audit.rules')).toMatch(/-k dc_rec_process\n[^]*-k dc_rec_network\n/);
+  });
+
+  it('install-audit --dry-run prints the scoped rules and the scope note, and writes nothing', () => {
+    const root = fakeRoot({ 'etc/audit/auditd.conf': AUDITD_CONF, 'etc/audit/audit.rules': RULES });
+    const dir = configDir({ 'recorder.json': { onlyWatchFileRoot: false }, 'watchlist.json': { paths: ['/etc/'] } });
+    let out = '';
+    const code = installAuditCommand({ config: dir, root, dryRun: true }, { out: (t) => (out += t), err: (t) => (out += t) });
+    expect(code).toBe(0);
+    expect(out).toContain(' -F dir=/etc -F success=1 -k dc_rec_file\n');
+    expect(out).toContain('note: file events: only the watchlist (onlyWatchFileRoot false): /etc/ and below\n');
+    expect(at(root, 'etc/audit/audit.rules')).toBe(RULES);
   });
 });

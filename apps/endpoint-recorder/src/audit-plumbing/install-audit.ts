@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic-write';
 import { AUDITD_SETTINGS, DISPATCHER_SETTINGS, PLUGIN_SETTINGS, validateSettings } from './audit-settings';
 import { ConfFile } from './conf-file';
+import type { PlannedFileWatch } from './file-watch-scope';
 import { withoutRecorderRules, withRecorderRules } from './recorder-rules';
 import { unifiedDiff } from './unified-diff';
 
@@ -72,6 +73,8 @@ export interface InstallOptions {
   readonly rawLogging: boolean | undefined;
   /** Node's process.arch naming, for the rule set. */
   readonly arch?: string;
+  /** SPEC 2.5 onlyWatchFileRoot: where the file rules look (`planFileWatch`); default the whole file system. */
+  readonly fileWatch?: PlannedFileWatch;
 }
 
 const read = (path: string): string | null => (existsSync(path) ? readFileSync(path, 'utf8') : null);
@@ -127,7 +130,8 @@ export function planInstall(opts: InstallOptions): AuditPlan {
   if (problems.length) throw new AuditPlumbingError(problems.join('\n'));
 
   const rulesBefore = read(p.rules);
-  const rules = withRecorderRules(rulesBefore ?? '', opts.arch ?? process.arch);
+  const rules = withRecorderRules(rulesBefore ?? '', opts.arch ?? process.arch, opts.fileWatch?.scope);
+  notes.push(...(opts.fileWatch?.notes ?? []));
   const changes = [
     change(p.plugin, pluginBefore, plugin.toString()),
     change(p.auditdConf, auditdText, auditd.toString()),

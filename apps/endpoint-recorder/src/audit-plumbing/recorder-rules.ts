@@ -6,10 +6,21 @@ export const RULES_END = '## END endpoint-recorder rules';
 export const RULE_KEYS = ['dc_rec_process', 'dc_rec_file', 'dc_rec_network'] as const;
 
 /**
+ * Where the file rules look (SPEC 2.5 onlyWatchFileRoot): `root`, the whole file system from
+ * `/` (true, the default); or only `paths`, the Integrity Monitor watchlist (false), each as a
+ * recursive directory watch (`-F dir=`) or a single file (`-F path=`). No paths: no file rules.
+ */
+export type FileWatchScope =
+  | { readonly kind: 'root' }
+  | { readonly kind: 'paths'; readonly paths: ReadonlyArray<{ readonly path: string; readonly dir: boolean }> };
+
+export const WHOLE_FILE_SYSTEM: FileWatchScope = { kind: 'root' };
+
+/**
  * Rules for one architecture. aarch64 (and other new ABIs) have only the *at system calls;
  * auditctl rejects a rule naming a system call the ABI lacks, so the lists differ.
  */
-export function recorderRules(arch: string): string[] {
+export function recorderRules(arch: string, files: FileWatchScope = WHOLE_FILE_SYSTEM): string[] {
   const legacy = arch === 'x64' || arch === 'ia32';
   const b = arch === 'x64' || arch === 'arm64' || arch === 'ppc64' || arch === 's390x' ? 'b64' : 'b32';
   const at = legacy
@@ -23,11 +34,11 @@ export function recorderRules(arch: string): string[] {
         names: 'unlinkat,renameat,renameat2,linkat,symlinkat,mkdirat',
         attrs: 'fchmod,fchmodat,fchown,fchownat',
       };
+  const fileRules = [...at.write, `-S ${at.names}`, `-S ${at.attrs}`];
+  const where = files.kind === 'root' ? [''] : files.paths.map((p) => ` -F ${p.dir ? 'dir' : 'path'}=${p.path}`);
   const rules = [
     `-a always,exit -F arch=${b} -S execve,execveat -k dc_rec_process`,
-    ...at.write.map((s) => `-a always,exit -F arch=${b} ${s} -F success=1 -k dc_rec_file`),
-    `-a always,exit -F arch=${b} -S ${at.names} -F success=1 -k dc_rec_file`,
-    `-a always,exit -F arch=${b} -S ${at.attrs} -F success=1 -k dc_rec_file`,
+    ...where.flatMap((w) => fileRules.map((s) => `-a always,exit -F arch=${b} ${s}${w} -F success=1 -k dc_rec_file`)),
     `-a always,exit -F arch=${b} -S connect,accept,accept4,bind,listen -k dc_rec_network`,
   ];
   if (arch === 'x64') rules.splice(1, 0, '-a always,exit -F arch=b32 -S execve -k dc_rec_process');
@@ -52,12 +63,12 @@ export function withoutRecorderRules(text: string): string {
  * `-e 2` (rules after it are rejected), else at the end. Reports whether `-e 2` is present: the
  * kernel then refuses rule changes until a reboot.
  */
-export function withRecorderRules(text: string, arch: string): { text: string; immutable: boolean } {
+export function withRecorderRules(text: string, arch: string, files: FileWatchScope = WHOLE_FILE_SYSTEM): { text: string; immutable: boolean } {
   const lines = withoutRecorderRules(text).split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const at = lines.findIndex((l) => IMMUTABLE.test(l));
   const where = at < 0 ? lines.length : at;
-  const block = [...(where > 0 ? [''] : []), RULES_BEGIN, ...recorderRules(arch), RULES_END];
+  const block = [...(where > 0 ? [''] : []), RULES_BEGIN, ...recorderRules(arch, files), RULES_END];
   lines.splice(where, 0, ...block);
   return { text: `${lines.join('\n')}\n`, immutable: at >= 0 };
 }

@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { serializeSignalDefinitions } from '@dc/filters';
 import { MonitorDbCorrupt, openMonitorDb, recreateMonitorDb, type MonitorDb } from '@dc/monitor-db';
 import { writeFileAtomic } from '../audit-plumbing/atomic-write';
+import { planFileWatch } from '../audit-plumbing/file-watch-scope';
 import { applyPlan, auditPaths, describePlan, planInstall, planRemoveRules, planUninstall, type AuditPlan } from '../audit-plumbing/install-audit';
 import { RULE_KEYS, RULES_BEGIN, withRecorderRules } from '../audit-plumbing/recorder-rules';
 import { loadConfig, type RecorderConfig } from '../config/load-config';
@@ -293,7 +294,7 @@ export function startCommand(opts: Common, io: Io = stdio): number {
     if (existsSync(`${rulesPath}.pretrace`) && existsSync(rulesPath)) {
       const text = readFileSync(rulesPath, 'utf8');
       if (!text.split('\n').includes(RULES_BEGIN)) {
-        const next = withRecorderRules(text, process.arch);
+        const next = withRecorderRules(text, process.arch, planFileWatch(config, opts.auditRoot ?? '/').scope);
         writeFileAtomic(rulesPath, next.text);
         notes.push(`audit rules restored in ${rulesPath}; reload them (augenrules --load or restart auditd)`);
         db.setMeta(AUDIT_RESTART_META_KEY, next.immutable ? 'audit.rules has -e 2: reboot to load the recorder rules' : 'reload the audit rules (augenrules --load or restart auditd)');
@@ -367,7 +368,7 @@ function printPlan(plan: AuditPlan, dryRun: boolean, json: boolean | undefined, 
 export function installAuditCommand(opts: Common & { root: string; recorderPath?: string; dryRun?: boolean }, io: Io = stdio): number {
   const config = loadConfig(opts.config);
   const recorderPath = opts.recorderPath ?? join(config.configDir, 'recorder');
-  const planned = planInstall({ root: opts.root, recorderPath, configDir: config.configDir, rawLogging: config.rawLogging });
+  const planned = planInstall({ root: opts.root, recorderPath, configDir: config.configDir, rawLogging: config.rawLogging, fileWatch: planFileWatch(config, opts.root) });
   // audispd runs `path` itself: on a real root, say so now if it is not there.
   const plan = opts.root === '/' && !existsSync(recorderPath)
     ? { ...planned, notes: [...planned.notes, `${recorderPath} does not exist: audispd will fail to start the plugin (pass --recorder-path)`] }
