@@ -53,6 +53,8 @@ export const configSchema = z
     reconnectSpreadSeconds: z.number().int().min(0).max(600).default(30),
     /** ... widened so that no more than this many endpoints reconnect per second (10,000 endpoints: 40 s). */
     reconnectRatePerSecond: z.number().int().min(1).max(100_000).default(250),
+    /** A new content build reaches the connected endpoints behind it spread over this window (Configure Extension). */
+    configurationSpreadSeconds: z.number().min(0).max(3600).default(10),
     sweepSeconds: z.number().min(0.1).max(60).default(5),
   })
   .strict();

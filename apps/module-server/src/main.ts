@@ -116,6 +116,7 @@ void runService({
       renewBeforeMs: config.renewBeforeDays * 86_400_000,
       reconnectSpreadMs: config.reconnectSpreadSeconds * 1000,
       reconnectRatePerSecond: config.reconnectRatePerSecond,
+      configurationSpreadMs: config.configurationSpreadSeconds * 1000,
       sweepEveryMs: config.sweepSeconds * 1000,
       apiExtras: {
         logLevel: { get: () => root.level(), set: (level) => root.setLevel(level as LogLevel) },
