@@ -92,7 +92,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const sessions = new SessionBroker({ store: sessionStore, registry, hub, events, settings: opts.settings, clock, log });
   const enrolment = new Enrolment({ issuer: opts.issuer, registry, events, clock, log });
   const uninstall = new Uninstaller({ db, registry, events, hub, sessions, presence, clock, log });
-  const configuration = new ConfigurationDeployer({ registry, hub, events, settings: opts.settings, clock, log, spreadMs: opts.configurationSpreadMs });
+  const configuration = new ConfigurationDeployer({ registry, hub, events, settings: opts.settings, clock, log, spreadMs: opts.configurationSpreadMs, uninstalling: () => uninstall.running });
   const metrics = opts.metricsRegistry ? new BrokerMetrics(opts.metricsRegistry, { registry, hub, clock }) : undefined;
 
   // One gateway implementation serves direct endpoints on :17475 and relayed ones from zone proxies.

@@ -24,6 +24,8 @@ export interface ConfigurationDeployerDeps {
   readonly spreadMs?: number;
   /** The endpoint must start the action within this long, or it reports it expired. Default 10 min. */
   readonly actionTtlMs?: number;
+  /** True while an uninstall runs (SPEC 1.7.4): endpoints are losing their tools, so no new content goes out. */
+  readonly uninstalling?: () => boolean;
 }
 
 /** Actions sent per rollout tick are spaced this far apart. */
@@ -145,6 +147,7 @@ export class ConfigurationDeployer {
   /** Sends the newest build to the endpoint if it is behind, in the action group and its action lock allows it. */
   private async offer(clientId: string): Promise<void> {
     const { registry, settings, hub, clock, log } = this.deps;
+    if (this.deps.uninstalling?.()) return;
     const channel = hub.get(clientId);
     const due = () => this.due(clientId, channel);
     const first = due();

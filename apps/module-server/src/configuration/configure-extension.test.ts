@@ -196,4 +196,26 @@ describe('Configure Extension rollout', () => {
       f.close();
     }
   });
+
+  it('sends no content while an uninstall runs', async () => {
+    const f = brokerFixture();
+    const settings = new StaticSettings();
+    const hub = new ControlChannelHub({ clock: f.clock });
+    const sent: string[] = [];
+    f.registry.upsert('ep-u', { enrolment: 'ENROLLED', ...FACTS }, f.clock.now());
+    hub.attach({ clientId: 'ep-u', remoteAddress: '127.0.0.1', connectedAt: 0, send: (m) => void (m.message?.$case === 'action' && sent.push(m.message.value.actionId)), end: () => {} });
+    let uninstalling = true;
+    const deployer = new ConfigurationDeployer({ registry: f.registry, hub, events: f.events, settings, clock: f.clock, log: f.log, spreadMs: 0, uninstalling: () => uninstalling });
+    try {
+      settings.publishContent('b-1', 1, [['linux', configuration(1, 'pem')]]);
+      await deployer.onHello('ep-u', 0);
+      expect(sent).toEqual([]);
+      uninstalling = false;
+      await deployer.onHello('ep-u', 0);
+      expect(sent).toHaveLength(1);
+    } finally {
+      deployer.close();
+      f.close();
+    }
+  });
 });

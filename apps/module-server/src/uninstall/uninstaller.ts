@@ -133,6 +133,11 @@ export class Uninstaller {
     return this.knownPhase;
   }
 
+  /** An uninstall is under way (Remove Tools out, or server data being removed). */
+  get running(): boolean {
+    return ACTIVE.includes(this.phase());
+  }
+
   private setPhase(phase: UninstallPhase, finishedAt: number | null, detail: string): void {
     this.stmts.setPhase.run(phase, finishedAt, detail);
     this.knownPhase = phase;
