@@ -33,6 +33,8 @@ const CONCURRENT_SESSIONS = 8;
 const LATENCY_SAMPLES = 1500;
 const BULK_BYTES = 64 << 20;
 const BULK_CHUNK = 64 << 10;
+/** New connections timed per route and round. */
+const NEW_CONNECTIONS = 10;
 
 type Driver = {
   attached(send: (r: sessionV1.SessionRequest) => void, end: () => void): void;
@@ -94,11 +96,25 @@ function endpointSession(client: gateway.EndpointGatewayServiceClient, sessionId
   });
 }
 
-/** The endpoint process: opens the session streams it is told to, on the route it is told to. */
+/** A new connection's first call: a fresh client (its own subchannel, so a new TCP + TLS connection) and one Enrol round trip, in ms. */
+async function connectOnce(address: string, rootPem: string, cert: { certPem: string; keyPem: string }): Promise<number> {
+  const t0 = performance.now();
+  const client = endpointClient(address, rootPem, cert, { 'grpc.use_local_subchannel_pool': 1 });
+  await new Promise<void>((resolve, reject) =>
+    client.enrol({ csrPem: '', enrolmentToken: '', hostName: 'bench', os: 0 }, (err) => (err && err.code !== 12 ? reject(err) : resolve())),
+  );
+  const ms = performance.now() - t0;
+  client.close();
+  return ms;
+}
+
+/** The endpoint process: opens the session streams it is told to, on the route it is told to; times new connections. */
 function endpointProcess(): void {
   let clients: Record<string, gateway.EndpointGatewayServiceClient> = {};
-  process.on('message', (m: { setup?: { routes: Record<string, string>; rootPem: string; cert: { certPem: string; keyPem: string } }; open?: { route: string; sessionIds: string[]; id: number } }) => {
+  let setup: { routes: Record<string, string>; rootPem: string; cert: { certPem: string; keyPem: string } } | undefined;
+  process.on('message', (m: { setup?: NonNullable<typeof setup>; open?: { route: string; sessionIds: string[]; id: number }; connect?: { route: string; count: number; id: number } }) => {
     if (m.setup) {
+      setup = m.setup;
       const { routes, rootPem, cert } = m.setup;
       clients = Object.fromEntries(Object.entries(routes).map(([n, a]) => [n, endpointClient(a, rootPem, cert)]));
       process.send!({ ready: true });
@@ -106,6 +122,17 @@ function endpointProcess(): void {
       const { route, sessionIds, id } = m.open;
       Promise.all(sessionIds.map((s) => endpointSession(clients[route]!, s))).then(
         () => process.send!({ done: id }),
+        (err: unknown) => process.send!({ done: id, error: String(err) }),
+      );
+    } else if (m.connect && setup) {
+      const { route, count, id } = m.connect;
+      const s = setup;
+      (async () => {
+        const times: number[] = [];
+        for (let i = 0; i < count; i++) times.push(await connectOnce(s.routes[route]!, s.rootPem, s.cert));
+        return times;
+      })().then(
+        (times) => process.send!({ done: id, times }),
         (err: unknown) => process.send!({ done: id, error: String(err) }),
       );
     }
@@ -125,6 +152,21 @@ function runSessions(child: ChildProcess, route: string, sessionIds: string[]): 
     };
     child.on('message', onMessage);
     child.send({ open: { route, sessionIds, id } });
+  });
+}
+
+/** New connections through a route, one after another: ms from a fresh client to its first answer. */
+function connectTimes(child: ChildProcess, route: string): Promise<number[]> {
+  const id = ++requestSeq;
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { done?: number; error?: string; times?: number[] }) => {
+      if (m.done !== id) return;
+      child.off('message', onMessage);
+      if (m.error) reject(new Error(m.error));
+      else resolve(m.times!);
+    };
+    child.on('message', onMessage);
+    child.send({ connect: { route, count: NEW_CONNECTIONS, id } });
   });
 }
 
@@ -262,7 +304,7 @@ async function main(): Promise<void> {
 
     // The relaying process of each route, whose CPU per request is measured (direct has none).
     const relayPid: Record<string, number | undefined> = { direct: undefined, haproxy: haproxy.pid, 'zone proxy': proxy.child.pid };
-    const runs: Record<string, Array<{ p50: number; p99: number; rps: number; mbps: number; cpuPerKReq: number }>> = {};
+    const runs: Record<string, Array<{ p50: number; p99: number; rps: number; mbps: number; cpuPerKReq: number; connectMs: number }>> = {};
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of Object.keys(routes)) {
         const tag = `${name.replace(/\W/g, '')}-${round}`;
@@ -271,12 +313,13 @@ async function main(): Promise<void> {
         const rps = await throughput(gw, child, name, tag);
         const cpuPerKReq = (cpuMs(relayPid[name]) - cpu0) / ((rps * SECONDS) / 1000);
         const mbps = await bulk(gw, child, name, tag);
-        (runs[name] ??= []).push({ p50: pct(lat, 50), p99: pct(lat, 99), rps, mbps, cpuPerKReq });
+        const connectMs = pct(await connectTimes(child, name), 50);
+        (runs[name] ??= []).push({ p50: pct(lat, 50), p99: pct(lat, 99), rps, mbps, cpuPerKReq, connectMs });
       }
     }
     const median = (xs: number[]) => pct(xs, 50);
     const results = Object.fromEntries(
-      Object.entries(runs).map(([n, rs]) => [n, { p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), rps: median(rs.map((r) => r.rps)), mbps: median(rs.map((r) => r.mbps)), cpuPerKReq: median(rs.map((r) => r.cpuPerKReq)) }]),
+      Object.entries(runs).map(([n, rs]) => [n, { p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), rps: median(rs.map((r) => r.rps)), mbps: median(rs.map((r) => r.mbps)), cpuPerKReq: median(rs.map((r) => r.cpuPerKReq)), connectMs: median(rs.map((r) => r.connectMs)) }]),
     );
     // Other work on a shared machine drifts between rounds: the ratio within each round, then its median.
     const roundRatios = runs['zone proxy']!.map((z, i) => (z.rps / runs.haproxy![i]!.rps).toFixed(2));
@@ -295,6 +338,7 @@ async function main(): Promise<void> {
         `session throughput: zone proxy / haproxy = ${(z.rps / h.rps).toFixed(2)} (target >= 0.80); zone proxy / direct = ${(z.rps / d.rps).toFixed(2)}; haproxy / direct = ${(h.rps / d.rps).toFixed(2)}`,
         `zone proxy / haproxy per round: ${roundRatios.join(' ')} (median ${median(roundRatios.map(Number)).toFixed(2)})`,
         `added p50 latency over direct: zone proxy ${(z.p50 - d.p50).toFixed(3)} ms (target < 1 ms), haproxy ${(h.p50 - d.p50).toFixed(3)} ms`,
+        `new connection to its first answer (p50): direct ${d.connectMs.toFixed(1)} ms, haproxy ${h.connectMs.toFixed(1)} ms, zone proxy ${z.connectMs.toFixed(1)} ms (the relay connection's TLS handshake)`,
         `bulk relay: zone proxy / haproxy = ${(z.mbps / h.mbps).toFixed(2)}; zone proxy / direct = ${(z.mbps / d.mbps).toFixed(2)}`,
         `zone link activity: ${JSON.stringify({ ...links.status(record.id)!.activity, observedTime: undefined })}`,
         '',

@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { type ChannelOptions, credentials, Metadata, status } from '@grpc/grpc-js';
 import { gatewayV1 as gateway, type sessionV1 } from '@dc/proto';
 import { NotFound } from '@dc/service-kit';
 import { distEntry, spawnService, type SpawnedService, workspaceRoot } from '@dc/service-kit/testing';
@@ -146,9 +146,9 @@ export class EchoGateway implements RelayedGateway {
 }
 
 /** An endpoint's gateway client on the zone proxy's :17486 (mutual TLS when a certificate is given). */
-export function endpointClient(address: string, trustPem: string, cert?: { certPem: string; keyPem: string }): gateway.EndpointGatewayServiceClient {
+export function endpointClient(address: string, trustPem: string, cert?: { certPem: string; keyPem: string }, options: ChannelOptions = {}): gateway.EndpointGatewayServiceClient {
   const creds = credentials.createSsl(Buffer.from(trustPem), cert ? Buffer.from(cert.keyPem) : null, cert ? Buffer.from(cert.certPem) : null);
-  return new gateway.EndpointGatewayServiceClient(address, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
+  return new gateway.EndpointGatewayServiceClient(address, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost', ...options });
 }
 
 export function noMetadata(): Metadata {
