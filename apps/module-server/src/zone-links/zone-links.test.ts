@@ -162,6 +162,11 @@ describe('zone links with a real zone proxy process', () => {
     const ack = cc.received[0]!.message;
     expect(ack?.$case === 'helloAck' && ack.value.clientId).toBe('client-42');
     expect(ack?.$case === 'helloAck' && ack.value.brokerVersion).toBe('route=zone-a');
+    // The gateway sees the endpoint's address, not the relay connection's (the proxy's link port).
+    const hello = linked.gateway.hellos.find((h) => h.clientId === 'client-42')!;
+    expect(hello.peer).toBe(hello.remoteAddress);
+    expect(hello.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(hello.peer).not.toBe(`127.0.0.1:${t.record('x').moduleServerInboundPort}`);
     cc.call.write({ message: { $case: 'heartbeat', value: { sequence: 7, activeSessions: 0 } } });
     await waitFor(() => cc.received.find((m) => m.message?.$case === 'heartbeatAck'), { timeoutMs: 5000, what: 'a heartbeat ack' });
     expect(statusOf(linked)!.activity.endpointsConnected).toBe(1);

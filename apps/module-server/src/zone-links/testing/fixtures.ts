@@ -95,7 +95,8 @@ export async function spawnZoneProxy(entry: string, installDir: string, logLevel
  * verified client id and route, heartbeat acks, session streams that echo, Enrol/Renew answers.
  */
 export class EchoGateway implements RelayedGateway {
-  readonly hellos: Array<{ clientId: string; route: string }> = [];
+  /** Each Hello's verified client id and route, the call's peer address and the endpoint's address as the zone proxy saw it. */
+  readonly hellos: Array<{ clientId: string; route: string; peer: string; remoteAddress: string }> = [];
   readonly enrolments: string[] = [];
   readonly openChannels = new Set<object>();
   /** Response chunks received on session streams: request id and body size, in arrival order. */
@@ -118,7 +119,7 @@ export class EchoGateway implements RelayedGateway {
     this.openChannels.add(call);
     call.on('data', (m: gateway.ControlChannelRequest) => {
       if (m.message?.$case === 'hello') {
-        this.hellos.push({ clientId: peer.clientId, route: peer.route });
+        this.hellos.push({ clientId: peer.clientId, route: peer.route, peer: call.getPeer(), remoteAddress: peer.remoteAddress });
         call.write({ message: { $case: 'helloAck', value: { clientId: peer.clientId, brokerVersion: `route=${peer.route}`, serverTime: new Date(), latestConfigurationRevision: 0 } } });
       } else if (m.message?.$case === 'heartbeat') {
         call.write({ message: { $case: 'heartbeatAck', value: { sequence: m.message.value.sequence, serverTime: new Date() } } });
