@@ -96,6 +96,13 @@ describe('loadConfig', () => {
     expect([c.MonitorNetwork, c.DisableTrace, c.logMaxSize, c.logLevel]).toEqual([false, true, 512 * 1024, 'warn']);
   });
 
+  it('warns that SQLiteChunkSizeMB, validated, has no effect — only when a file sets it', () => {
+    expect(loadConfig(configDir({ 'recorder.json': {} })).warnings).toEqual([]);
+    const c = loadConfig(configDir({ 'im_recorder.json': { SQLiteChunkSizeMB: 10 } }));
+    expect(c.warnings).toEqual([expect.stringMatching(/^SQLiteChunkSizeMB: needs sqlite3_file_control\(SQLITE_FCNTL_CHUNK_SIZE\).*ignored$/)]);
+    expect(errorOf({ 'recorder.json': { SQLiteChunkSizeMB: -1 } })).toContain('key "SQLiteChunkSizeMB" must be an integer from 0 to 4096 (got -1)');
+  });
+
   it('warns about unknown keys instead of failing', () => {
     const c = loadConfig(configDir({ 'recorder.json': { ForceSysmon: 1 } }));
     expect(c.warnings).toEqual(['recorder.json: unknown key "ForceSysmon" ignored']);

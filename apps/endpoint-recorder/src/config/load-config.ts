@@ -135,6 +135,9 @@ export function loadConfig(configDir: string): RecorderConfig {
   if (problems.length) throw new ConfigError(problems);
   const values = mergeLayers(layers);
   if (values.MonitorImageLoad) warnings.push('MonitorImageLoad: image-load events are not recorded on Linux (SPEC 2.1); ignored');
+  if (layers.some((l) => l.SQLiteChunkSizeMB !== undefined)) {
+    warnings.push('SQLiteChunkSizeMB: needs sqlite3_file_control(SQLITE_FCNTL_CHUNK_SIZE), which better-sqlite3 does not expose (no pragma or VFS option sets it); monitor.db grows page by page; ignored');
+  }
   const at = (p: string) => (isAbsolute(p) ? p : join(dir, p));
   return {
     ...values,

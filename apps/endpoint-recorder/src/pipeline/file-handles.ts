@@ -70,6 +70,8 @@ export class FileHandleTable {
       else this.forget(pid, exit); // a read-only open reuses the number for a file not tracked
       return undefined;
     }
+    const byFd = event.kind === 'file' && event.path === undefined && BY_FD.has(syscall);
+    if (!byFd && syscall !== 'close' && !DUPS.has(syscall)) return undefined; // most events: nothing to parse
     const fd = firstArg(event);
     if (fd === undefined) return undefined;
     if (DUPS.has(syscall)) {
@@ -83,7 +85,7 @@ export class FileHandleTable {
       this.forget(pid, fd);
       return undefined;
     }
-    if (event.kind === 'file' && event.path === undefined && BY_FD.has(syscall)) {
+    if (byFd) {
       const path = this.touch(pid, fd, now);
       if (path !== undefined) this.resolvedCount++;
       return path;
