@@ -3,14 +3,15 @@
 // the exit codes for a refused token (4), a missing permission (4) and a refused request (1).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { caV1, commonV1, moduleServerV1 } from '@dc/proto';
-import { distEntry, makeTempDir, spawnService, type SpawnedService, waitFor, workspaceRoot } from '@dc/service-kit/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { moduleServerV1 } from '@dc/proto';
 import { startGrpcServer } from '@dc/service-kit';
+import { makeTempDir, type SpawnedService, waitFor, workspaceRoot } from '@dc/service-kit/testing';
 import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RealServers, startAgent, startCaAndModuleServer } from './testing/real-servers';
 import { dcctl } from './testing/run-dcctl';
 
 const ADMIN = 'dcctl-test-admin-token-0001';
@@ -18,35 +19,18 @@ const READER = 'dcctl-test-reader-token-0001';
 
 describe('dcctl against a real module server', () => {
   const tmp = makeTempDir('dcctl-ms-');
-  let ca: SpawnedService;
-  let ms: SpawnedService;
+  let servers: RealServers;
   let env: Record<string, string>;
   let api: string;
 
   beforeAll(async () => {
-    const caDir = join(tmp.dir, 'ca');
-    ca = await spawnService({ entry: distEntry('apps/cert-authority'), env: { DC_CA_DATA_DIR: caDir, DC_CA_GRPC__PORT: '0', DC_CA_METRICS__PORT: '0' } });
-    ms = await spawnService({
-      entry: distEntry('apps/module-server'),
-      env: {
-        DC_MODULE_SERVER_DATA_DIR: join(tmp.dir, 'ms'),
-        DC_MODULE_SERVER_API__PORT: '0',
-        DC_MODULE_SERVER_GATEWAY__PORT: '0',
-        DC_MODULE_SERVER_METRICS__PORT: '0',
-        DC_MODULE_SERVER_CA__ADDRESS: `127.0.0.1:${ca.ports.grpc}`,
-        DC_MODULE_SERVER_CA__CA_FILE: join(caDir, 'trust-bundle.pem'),
-        DC_MODULE_SERVER_CA__CERT_FILE: join(caDir, 'credentials', 'module-server.cert.pem'),
-        DC_MODULE_SERVER_CA__KEY_FILE: join(caDir, 'credentials', 'module-server.key.pem'),
-        DC_MODULE_SERVER_DEV_TOKENS: JSON.stringify({ [ADMIN]: 'ADMINISTRATOR', [READER]: 'READ_ONLY_USER' }),
-      },
-    });
-    api = `127.0.0.1:${ms.ports.api}`;
+    servers = await startCaAndModuleServer(tmp.dir, { [ADMIN]: 'ADMINISTRATOR', [READER]: 'READ_ONLY_USER' });
+    api = servers.api;
     env = { DCCTL_CONFIG: join(tmp.dir, 'dcctl.json'), DCCTL_TOKEN: ADMIN };
   }, 60_000);
 
   afterAll(async () => {
-    await ms?.stop('SIGKILL');
-    await ca?.stop('SIGKILL');
+    await servers?.stop();
     tmp.remove();
   });
 
@@ -118,34 +102,8 @@ describe('dcctl against a real module server', () => {
     let agent: SpawnedService;
 
     beforeAll(async () => {
-      // An enrolment token from the CA, asked with the module server's bootstrap credential (CRON_EXEC).
-      const caDir = join(tmp.dir, 'ca');
-      const trust = readFileSync(join(caDir, 'trust-bundle.pem'));
-      const client = new caV1.CertificateAuthorityServiceClient(
-        `127.0.0.1:${ca.ports.grpc}`,
-        credentials.createSsl(trust, readFileSync(join(caDir, 'credentials', 'module-server.key.pem')), readFileSync(join(caDir, 'credentials', 'module-server.cert.pem'))),
-        { 'grpc.ssl_target_name_override': 'localhost' },
-      );
-      const secret = await new Promise<string>((resolve, reject) =>
-        client.createEnrolmentToken(
-          caV1.CreateEnrolmentTokenRequest.fromPartial({ kind: caV1.EnrolmentTokenKind.ENROLMENT_TOKEN_KIND_ONE_TIME, label: 'dcctl test' }),
-          new Metadata(),
-          (err, res) => (err ? reject(err) : resolve(res.secret)),
-        ),
-      );
-      client.close();
       // The endpoint's tools directory holds its package's configuration.json (as settings builds it).
-      const toolsDir = join(tmp.dir, 'agent');
-      mkdirSync(toolsDir, { recursive: true });
-      const configuration = commonV1.EndpointConfiguration.fromPartial({
-        revision: 1, brokerHost: '127.0.0.1', brokerPort: ms.ports.gateway, trustBundlePem: trust.toString(), enrolmentToken: secret,
-      });
-      writeFileSync(join(toolsDir, 'configuration.json'), JSON.stringify(commonV1.EndpointConfiguration.toJSON(configuration)), { mode: 0o600 });
-      agent = await spawnService({
-        entry: join(workspaceRoot, 'apps', 'endpoint-recorder', 'dist', 'main.cjs'),
-        args: ['connect', '--config', toolsDir, '--host-name', 'web-01'],
-        startTimeoutMs: 40_000,
-      });
+      agent = await startAgent(servers, join(tmp.dir, 'agent'), 'web-01');
       await waitFor(async () => (await run(['--json', 'endpoints', 'list', '--status', 'online'])).json<{ totalSize?: number }>().totalSize === 1, { timeoutMs: 30_000, what: 'web-01 online' });
     }, 90_000);
 

@@ -1,12 +1,11 @@
 // dcctl uninstall against a real module server and cert-authority (processes) with a real
 // endpoint agent connected: the plan, a refused confirmation, then the uninstall followed to DONE —
 // the agent removes its tools and recorder data and exits, the server data is gone (SPEC 1.7.4).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { caV1, commonV1 } from '@dc/proto';
-import { distEntry, makeTempDir, spawnService, type SpawnedService, waitFor, workspaceRoot } from '@dc/service-kit/testing';
+import { makeTempDir, type SpawnedService, waitFor } from '@dc/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RealServers, startAgent, startCaAndModuleServer } from './testing/real-servers';
 import { dcctl } from './testing/run-dcctl';
 
 const ADMIN = 'dcctl-uninstall-admin-token-0001';
@@ -14,56 +13,23 @@ const CONFIRMATION = 'UNINSTALL DIRECT CONNECT';
 
 describe('dcctl uninstall against a real module server', () => {
   const tmp = makeTempDir('dcctl-uninstall-');
-  let ca: SpawnedService;
-  let ms: SpawnedService;
+  let servers: RealServers;
   let agent: SpawnedService;
   let env: Record<string, string>;
   let api: string;
   const toolsDir = join(tmp.dir, 'agent');
 
   beforeAll(async () => {
-    const caDir = join(tmp.dir, 'ca');
-    ca = await spawnService({ entry: distEntry('apps/cert-authority'), env: { DC_CA_DATA_DIR: caDir, DC_CA_GRPC__PORT: '0', DC_CA_METRICS__PORT: '0' } });
-    ms = await spawnService({
-      entry: distEntry('apps/module-server'),
-      env: {
-        DC_MODULE_SERVER_DATA_DIR: join(tmp.dir, 'ms'),
-        DC_MODULE_SERVER_API__PORT: '0',
-        DC_MODULE_SERVER_GATEWAY__PORT: '0',
-        DC_MODULE_SERVER_METRICS__PORT: '0',
-        DC_MODULE_SERVER_CA__ADDRESS: `127.0.0.1:${ca.ports.grpc}`,
-        DC_MODULE_SERVER_CA__CA_FILE: join(caDir, 'trust-bundle.pem'),
-        DC_MODULE_SERVER_CA__CERT_FILE: join(caDir, 'credentials', 'module-server.cert.pem'),
-        DC_MODULE_SERVER_CA__KEY_FILE: join(caDir, 'credentials', 'module-server.key.pem'),
-        DC_MODULE_SERVER_DEV_TOKENS: JSON.stringify({ [ADMIN]: 'ADMINISTRATOR' }),
-      },
-    });
-    api = `127.0.0.1:${ms.ports.api}`;
+    servers = await startCaAndModuleServer(tmp.dir, { [ADMIN]: 'ADMINISTRATOR' });
+    api = servers.api;
     env = { DCCTL_CONFIG: join(tmp.dir, 'dcctl.json'), DCCTL_TOKEN: ADMIN };
-    // An enrolment token from the CA (the module server's bootstrap credential may ask for one).
-    const trust = readFileSync(join(caDir, 'trust-bundle.pem'));
-    const client = new caV1.CertificateAuthorityServiceClient(
-      `127.0.0.1:${ca.ports.grpc}`,
-      credentials.createSsl(trust, readFileSync(join(caDir, 'credentials', 'module-server.key.pem')), readFileSync(join(caDir, 'credentials', 'module-server.cert.pem'))),
-      { 'grpc.ssl_target_name_override': 'localhost' },
-    );
-    const secret = await new Promise<string>((resolve, reject) =>
-      client.createEnrolmentToken(caV1.CreateEnrolmentTokenRequest.fromPartial({ kind: caV1.EnrolmentTokenKind.ENROLMENT_TOKEN_KIND_ONE_TIME, label: 'dcctl uninstall test' }), new Metadata(), (err, res) =>
-        err ? reject(err) : resolve(res.secret),
-      ),
-    );
-    client.close();
-    mkdirSync(toolsDir, { recursive: true });
-    const configuration = commonV1.EndpointConfiguration.fromPartial({ revision: 1, brokerHost: '127.0.0.1', brokerPort: ms.ports.gateway, trustBundlePem: trust.toString(), enrolmentToken: secret });
-    writeFileSync(join(toolsDir, 'configuration.json'), JSON.stringify(commonV1.EndpointConfiguration.toJSON(configuration)), { mode: 0o600 });
-    agent = await spawnService({ entry: join(workspaceRoot, 'apps', 'endpoint-recorder', 'dist', 'main.cjs'), args: ['connect', '--config', toolsDir, '--host-name', 'web-01'], startTimeoutMs: 40_000 });
+    agent = await startAgent(servers, toolsDir, 'web-01');
     await waitFor(async () => (await run(['--json', 'endpoints', 'list', '--status', 'online'])).json<{ totalSize?: number }>().totalSize === 1, { timeoutMs: 30_000, what: 'web-01 online' });
   }, 90_000);
 
   afterAll(async () => {
     if (agent && agent.child.exitCode === null) await agent.stop('SIGKILL');
-    await ms?.stop('SIGKILL');
-    await ca?.stop('SIGKILL');
+    await servers?.stop();
     tmp.remove();
   });
 
