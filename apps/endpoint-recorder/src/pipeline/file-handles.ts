@@ -101,6 +101,18 @@ export class FileHandleTable {
     this.byPid.delete(pid);
   }
 
+  /** Forgets every process not in `alive` (a /proc listing); returns how many. */
+  keepOnly(alive: ReadonlySet<number>): number {
+    let n = 0;
+    for (const pid of [...this.byPid.keys()]) {
+      if (!alive.has(pid)) {
+        this.exited(pid);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Forgets processes silent for longer than the TTL. */
   expire(now: number): void {
     for (const [pid, h] of this.byPid) if (now - h.lastSeen > this.ttlMs) this.exited(pid);

@@ -127,6 +127,11 @@ export class Pipeline {
     this.handles.expire(now);
   }
 
+  /** Descriptor tables of processes `/proc` no longer lists are dropped (the sampler's listing). */
+  processesAlive(alive: ReadonlySet<number>): void {
+    this.handles.keepOnly(alive);
+  }
+
   /** A process is gone (the sampler saw `/proc/<pid>` vanish): its descriptors with it. */
   exited(pid: number, time: number): void {
     this.tracker.exited(pid, time);

@@ -419,6 +419,27 @@ describe('MaxFileHandlesPerProcess', () => {
     expect(one.recorder.pipeline.stats().fileHandles).toEqual({ tracked: 1, evicted: 4, resolved: 0 });
     expect(statusText(one)).toContain('file handles: 0 fd-based events named, 4 evicted (MaxFileHandlesPerProcess 1)');
   });
+
+  it('forgets a process\'s descriptors after ProcessExpirationSeconds of silence, or when /proc no longer lists it', async () => {
+    const r = rig({ 'recorder.json': { ProcessExpirationSeconds: 60 } });
+    await r.recorder.run(replayFile(corpus(OSQUERY)));
+    expect(r.recorder.pipeline.stats().fileHandles.tracked).toBe(6);
+    r.clock.now += 60_000;
+    r.recorder.housekeeping();
+    expect(r.recorder.pipeline.stats().fileHandles.tracked).toBe(6); // not silent for longer yet
+    r.clock.now += 1;
+    r.recorder.housekeeping();
+    expect(r.recorder.pipeline.stats().fileHandles.tracked).toBe(0);
+
+    // A /proc listing without pid 5581 (injected: the real pid may exist on this machine) drops it at the next sample.
+    const listing = { sample: () => [], alive: new Set([process.pid]) } as unknown as ProcSampler;
+    const live = rig({ 'recorder.json': { processSampleIntervalSeconds: 1 } }, { sampler: listing });
+    await live.recorder.run(replayFile(corpus(OSQUERY)));
+    expect(live.recorder.pipeline.stats().fileHandles.tracked).toBe(6);
+    live.clock.now += 1_000;
+    live.recorder.housekeeping();
+    expect(live.recorder.pipeline.stats().fileHandles.tracked).toBe(0);
+  });
 });
 
 describe('ConfirmFileWrites', () => {

@@ -246,6 +246,7 @@ export class Recorder {
         'sample',
       );
     }
+    this.pipeline.processesAlive(sampler.alive);
     // Processes the audit stream started and /proc no longer has: they exited (SPEC 2.6 ProcessExpirationSeconds).
     for (const pid of [...this.pipeline.tracker.pids()]) {
       if (!sampler.alive.has(pid)) {
