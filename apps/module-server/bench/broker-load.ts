@@ -23,7 +23,7 @@ const API = 27480;
 
 interface Line { t: number; [k: string]: number }
 function run(script: string, args: string[]): { child: ChildProcess; last: () => Line | undefined; lines: Line[] } {
-  const child = spawn(process.execPath, [TSX, join(__dirname, script), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '--expose-gc --no-deprecation' } });
+  const child = spawn(process.execPath, [TSX, join(__dirname, script), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: `--expose-gc --no-deprecation ${process.env.BENCH_NODE_OPTIONS ?? ''}` } });
   createInterface({ input: child.stderr! }).on('line', (l) => process.stderr.write(`[${script}] ${l}\n`));
   const lines: Line[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => {
