@@ -13,7 +13,7 @@ import { Enrolment } from './enrolment/enrolment';
 import { EventLog } from './events/event-log';
 import { ControlChannelHub } from './gateway/control-channels';
 import { type GatewayCertificateAuthority, ServerCertificates } from './certificates/server-certificate';
-import { gatewayService } from './gateway/gateway-service';
+import { GATEWAY_SERVER_OPTIONS, gatewayService } from './gateway/gateway-service';
 import { Presence } from './heartbeats/presence';
 import { BrokerMetrics } from './metrics/broker-metrics';
 import { type BrokerDb, openBrokerDb } from './registry/broker-db';
@@ -119,7 +119,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       descriptorSetBase64: DESCRIPTOR_SET_BASE64,
       log,
       // Thousands of endpoints each hold one connection; keep them alive without pinging too often.
-      options: { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000, 'grpc.max_concurrent_streams': 1000 },
+      options: GATEWAY_SERVER_OPTIONS,
     });
     apiServer = await startGrpcServer({
       name: 'api',

@@ -2,11 +2,6 @@
 // connection can either be relayed as bytes or handed to a gRPC server of the proxy's own
 // (ZoneLinkService on :17487; the refusals on :17486) through grpc-js connection injection.
 import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { type GrpcServiceBinding, serviceNameOf } from '@dc/service-kit';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
 
 /** A listener of the zone proxy: its bound port and how to stop it. */
@@ -80,46 +75,4 @@ export async function listenTls(o: {
       });
     },
   };
-}
-
-/** A gRPC server that binds no port: connections already through TLS are injected into it. */
-export interface InjectableGrpcServer {
-  readonly health: HealthImplementation;
-  /** Serves gRPC on a socket whose TLS handshake is done (getAuthContext still sees the certificate). */
-  inject(socket: TLSSocket): void;
-  setServing(serving: boolean): void;
-  close(): void;
-}
-
-/** Like service-kit's startGrpcServer (health and reflection beside the services), for injected connections. */
-export function injectableGrpcServer(services: readonly GrpcServiceBinding[], descriptorSetBase64: string): InjectableGrpcServer {
-  const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
-  const names = services.map((s) => serviceNameOf(s.definition));
-  for (const s of services) server.addService(s.definition, s.implementation);
-  const health = new HealthImplementation({ '': 'NOT_SERVING' });
-  health.addToServer(server);
-  new ReflectionService(reflectionPackage(descriptorSetBase64, names)).addToServer(server);
-  // The TLS is ours; grpc-js speaks HTTP/2 over the decrypted socket.
-  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
-  const setServing = (serving: boolean) => {
-    for (const n of ['', ...names]) health.setStatus(n, serving ? 'SERVING' : 'NOT_SERVING');
-  };
-  return {
-    health,
-    inject: (socket) => injector.injectConnection(socket),
-    setServing,
-    close() {
-      setServing(false);
-      injector.destroy();
-      server.forceShutdown();
-    },
-  };
-}
-
-function reflectionPackage(descriptorSetBase64: string, served: readonly string[]): PackageDefinition {
-  const health = loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-  const ours = loadFileDescriptorSetFromBuffer(Buffer.from(descriptorSetBase64, 'base64'), { keepCase: true });
-  const filtered: PackageDefinition = {};
-  for (const [name, def] of Object.entries(ours)) if ('format' in def || served.includes(name)) filtered[name] = def;
-  return { ...filtered, ...health };
 }

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 
 export interface GrpcServiceBinding {
@@ -45,27 +46,70 @@ export function serviceNameOf(definition: ServiceDefinition): string {
   return first.path.slice(1, first.path.lastIndexOf('/'));
 }
 
-export async function startGrpcServer(opts: StartGrpcServerOptions): Promise<GrpcServerHandle> {
-  const log = opts.log.child({ server: opts.name });
+export interface GrpcServerCoreOptions {
+  readonly services: readonly GrpcServiceBinding[];
+  /** FileDescriptorSet (base64) of the app's services, for reflection (from @dc/proto). */
+  readonly descriptorSetBase64?: string;
+  readonly options?: ServerOptions;
+}
+
+/** A gRPC server with the app's services, grpc.health.v1 (NOT_SERVING until setServing) and reflection, bound to nothing yet. */
+export interface GrpcServerCore {
+  readonly server: Server;
+  readonly health: HealthImplementation;
+  readonly serviceNames: readonly string[];
+  /** Sets every served service, and the overall '' entry, to SERVING or NOT_SERVING. */
+  setServing(serving: boolean): void;
+}
+
+/** The one place a gRPC server of ours is assembled; startGrpcServer binds it, injectedGrpcServer feeds it connections. */
+export function createGrpcServer(opts: GrpcServerCoreOptions): GrpcServerCore {
   // Channelz off: we expose no channelz service, and its per-socket and per-call bookkeeping costs every call.
   const server = new Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.enable_channelz': 0, ...opts.options });
   const serviceNames = opts.services.map((s) => serviceNameOf(s.definition));
   for (const s of opts.services) server.addService(s.definition, s.implementation);
-
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   addLazyReflection(server, () => reflectionPackage(opts.descriptorSetBase64, serviceNames));
+  const setServing = (serving: boolean) => {
+    const s = serving ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', s);
+    for (const name of serviceNames) health.setStatus(name, s);
+  };
+  return { server, health, serviceNames, setServing };
+}
+
+/** A gRPC server that binds no port: it serves connections handed to it (grpc-js connection injection). */
+export interface InjectedGrpcServer extends GrpcServerCore {
+  /** Serves gRPC (HTTP/2) on a connection whose TLS, if any, is already done by the caller. */
+  inject(connection: Duplex): void;
+  /** Stops serving: NOT_SERVING, then every injected connection and call ends. */
+  close(): void;
+}
+
+export function injectedGrpcServer(opts: GrpcServerCoreOptions): InjectedGrpcServer {
+  const core = createGrpcServer(opts);
+  const injector = core.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  return {
+    ...core,
+    inject: (connection) => injector.injectConnection(connection),
+    close() {
+      core.setServing(false);
+      injector.destroy();
+      core.server.forceShutdown();
+    },
+  };
+}
+
+export async function startGrpcServer(opts: StartGrpcServerOptions): Promise<GrpcServerHandle> {
+  const log = opts.log.child({ server: opts.name });
+  const { server, health, serviceNames, setServing } = createGrpcServer(opts);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${opts.host}:${opts.port}`, opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, bound) =>
       err ? reject(new Error(`cannot listen on ${opts.host}:${opts.port} (${opts.name}): ${err.message}`)) : resolve(bound),
     );
   });
-  const setServing = (serving: boolean) => {
-    const s = serving ? 'SERVING' : 'NOT_SERVING';
-    health.setStatus('', s);
-    for (const name of serviceNames) health.setStatus(name, s);
-  };
   setServing(true);
   log.info({ host: opts.host, port, services: serviceNames, tls: Boolean(opts.credentials?._isSecure()) }, 'grpc server listening');
 

@@ -28,7 +28,7 @@ export {
   Unavailable,
   Unimplemented,
 } from './errors';
-export { type GrpcServerHandle, type GrpcServiceBinding, serviceNameOf, startGrpcServer, type StartGrpcServerOptions } from './grpc-server';
+export { createGrpcServer, type GrpcServerCore, type GrpcServerCoreOptions, type GrpcServerHandle, type GrpcServiceBinding, injectedGrpcServer, type InjectedGrpcServer, serviceNameOf, startGrpcServer, type StartGrpcServerOptions } from './grpc-server';
 export { clientCredentials, type ClientTls, readTlsFiles, serverCredentials, type TlsFiles, type TlsPem } from './tls';
 export { createMetricsRegistry, type MetricsHandle, startMetricsServer } from './metrics';
 export { runService, type RunningService, type RunServiceOptions } from './lifecycle';

@@ -45,6 +45,9 @@ export interface GatewayDeps {
 
 type Ok = Extract<PeerIdentity, { ok: true }>;
 
+/** gRPC server settings of the gateway, on :17475 and for connections relayed by zone proxies alike. */
+export const GATEWAY_SERVER_OPTIONS = { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000, 'grpc.max_concurrent_streams': 1000 } as const;
+
 export function gatewayService(deps: GatewayDeps): GrpcServiceBinding {
   const log = deps.log.child({ server: 'gateway' });
 

@@ -3,34 +3,33 @@
 // own handlers, as on :17475. The TLS is the relay connection's (module server ↔ zone proxy);
 // inside it are the endpoint's decrypted HTTP/2 bytes, so the server speaks plaintext HTTP/2.
 import type { TLSSocket } from 'node:tls';
-import { type sendUnaryData, Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCall, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { gatewayV1 as gateway } from '@dc/proto';
-import { HealthImplementation } from 'grpc-health-check';
+import { type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { DESCRIPTOR_SET_BASE64, gatewayV1 as gateway } from '@dc/proto';
+import { injectedGrpcServer, type InjectedGrpcServer } from '@dc/service-kit';
+import { GATEWAY_SERVER_OPTIONS } from '../gateway/gateway-service';
 import { type RelayedConnection, relayedConnectionOf, type RelayedGateway } from './relayed-peer';
 
 type StreamMethod = 'controlChannel' | 'sessionStream';
-const GATEWAY = 'dc.gateway.v1.EndpointGatewayService';
 
 export class RelayServer {
-  private readonly server: Server;
-  private readonly injector: ReturnType<Server['createConnectionInjector']>;
+  private readonly grpc: InjectedGrpcServer;
 
   constructor(gw: RelayedGateway) {
-    // The same connection settings as the gateway's :17475.
-    this.server = new Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000, 'grpc.max_concurrent_streams': 1000 });
-    this.server.addService(gateway.EndpointGatewayServiceService, relayedHandlers(gw) as UntypedServiceImplementation);
-    new HealthImplementation({ '': 'SERVING', [GATEWAY]: 'SERVING' }).addToServer(this.server);
-    this.injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
+    this.grpc = injectedGrpcServer({
+      services: [{ definition: gateway.EndpointGatewayServiceService, implementation: relayedHandlers(gw) as UntypedServiceImplementation }],
+      descriptorSetBase64: DESCRIPTOR_SET_BASE64,
+      options: GATEWAY_SERVER_OPTIONS,
+    });
+    this.grpc.setServing(true);
   }
 
   /** Serves a relay connection (marked with markRelayedConnection) with the gateway. */
   serve(socket: TLSSocket): void {
-    this.injector.injectConnection(socket);
+    this.grpc.inject(socket);
   }
 
   close(): void {
-    this.injector.destroy();
-    this.server.forceShutdown();
+    this.grpc.close();
   }
 }
 

@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { type ServiceDefinition, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { commonV1, DESCRIPTOR_SET_BASE64, gatewayV1, type zoneProxyV1 as zp } from '@dc/proto';
-import { tlsSocketOf } from '@dc/service-kit';
+import { injectedGrpcServer, type InjectedGrpcServer, tlsSocketOf } from '@dc/service-kit';
 import { endpointIdOf, UNKNOWN_CA_ERRORS } from '@dc/zone-link';
 import type { Logger } from 'pino';
 import type { LinkHub } from '../link/link-hub';
-import { injectableGrpcServer, type InjectableGrpcServer, type Listener, listenTls, type TlsMaterial } from '../tls-inbound';
+import { type Listener, listenTls, type TlsMaterial } from '../tls-inbound';
 
 /** Trust the proxy enforces on the next handshake: roots and revoked serials. */
 export interface TrustState {
@@ -92,7 +92,7 @@ export async function startEndpointInbound(deps: {
   clock: { now(): number };
 }): Promise<EndpointInbound> {
   const log = deps.log.child({ server: 'endpoint-inbound' });
-  const refusals: InjectableGrpcServer = injectableGrpcServer([refusalService()], DESCRIPTOR_SET_BASE64);
+  const refusals: InjectedGrpcServer = injectedGrpcServer({ services: [refusalService()], descriptorSetBase64: DESCRIPTOR_SET_BASE64 });
   const refuse = (endpoint: TLSSocket, code: number, details: string) => {
     (endpoint as Refused)[REFUSAL] = { code, details };
     endpoint.resume();

@@ -4,9 +4,10 @@
 // server's client certificate (zone-link-service: linkPeerRefusal).
 import type { TLSSocket } from 'node:tls';
 import { DESCRIPTOR_SET_BASE64, type zoneProxyV1 as zp } from '@dc/proto';
+import { injectedGrpcServer } from '@dc/service-kit';
 import { RELAY_ALPN } from '@dc/zone-link';
 import type { Logger } from 'pino';
-import { injectableGrpcServer, type Listener, listenTls, type TlsMaterial } from '../tls-inbound';
+import { type Listener, listenTls, type TlsMaterial } from '../tls-inbound';
 import type { LinkHub } from './link-hub';
 import { linkPeerRefusal, zoneLinkService } from './zone-link-service';
 
@@ -19,7 +20,7 @@ export async function startLinkInbound(deps: {
   isRevoked: (serial: string) => boolean;
   log: Logger;
 }): Promise<Listener> {
-  const grpc = injectableGrpcServer([zoneLinkService({ hub: deps.hub, status: deps.status, isRevoked: deps.isRevoked, log: deps.log })], DESCRIPTOR_SET_BASE64);
+  const grpc = injectedGrpcServer({ services: [zoneLinkService({ hub: deps.hub, status: deps.status, isRevoked: deps.isRevoked, log: deps.log })], descriptorSetBase64: DESCRIPTOR_SET_BASE64 });
   grpc.setServing(true);
   const onRelay = (socket: TLSSocket) => {
     const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
