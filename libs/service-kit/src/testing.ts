@@ -121,3 +121,4 @@ export async function spawnService(opts: {
     },
   };
 }
+export { type AltNames, type KeyPairPem, rsaKeyPair, TestRootCa, type Validity } from './testing-ca';
