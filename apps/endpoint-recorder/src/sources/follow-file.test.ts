@@ -12,13 +12,13 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function follow(path: string, fromStart = false) {
+function follow(path: string, fromStart = false, pollMs = 5) {
   const ac = new AbortController();
   const seen: string[] = [];
   const reopened: string[] = [];
   const opened: number[] = [];
   const done = (async () => {
-    for await (const batch of followFile(path, { pollMs: 5, fromStart, signal: ac.signal, onReopen: (r) => reopened.push(r), onOpen: (p) => opened.push(p) })) {
+    for await (const batch of followFile(path, { pollMs, fromStart, signal: ac.signal, onReopen: (r) => reopened.push(r), onOpen: (p) => opened.push(p) })) {
       seen.push(...batch);
     }
   })();
@@ -60,6 +60,29 @@ describe('followFile', () => {
       'c1 after truncation',
     ]);
     expect(f.reopened).toEqual(['rotated', 'truncated']);
+  });
+
+  it('loses no line written to the old file just before or after a rotation, over many rotations', async () => {
+    // The writer appends, the file is renamed, the writer appends once more to the old file, and a
+    // new file appears — while the follower polls every millisecond, so some rotations land between
+    // its read of the old file and its look at the path.
+    const dir = mkdtempSync(join(tmpdir(), 'rec-follow-'));
+    dirs.push(dir);
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, '');
+    const f = follow(log, true, 1);
+    await waitFor(() => f.opened.length === 1, { what: 'the follower to open the file' });
+    const expected: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      appendFileSync(log, `before ${i}\n`);
+      renameSync(log, `${log}.${i}`);
+      appendFileSync(`${log}.${i}`, `late ${i}\n`);
+      writeFileSync(log, `new ${i}\n`);
+      expected.push(`before ${i}`, `late ${i}`, `new ${i}`);
+      await waitFor(() => f.seen.includes(`new ${i}`), { what: `new ${i}` });
+    }
+    await f.stop();
+    expect(f.seen).toEqual(expected);
   });
 
   it('waits for a file that does not exist yet and reads it from the start', async () => {

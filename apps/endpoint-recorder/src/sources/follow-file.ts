@@ -70,7 +70,15 @@ export async function* followFile(path: string, opts: FollowOptions = {}): Async
       }
       const current = await statOrNull(path);
       if (current && current.ino !== ino) {
-        // Rotated: the old file is fully drained (read returned 0), switch to the new one.
+        // Rotated. Lines can reach the old file between the read above and the stat (the writer
+        // still held it): read it again, and switch only once a read after the rename finds nothing.
+        const late = await handle.read(buf, 0, CHUNK, position);
+        if (late.bytesRead > 0) {
+          position += late.bytesRead;
+          const lines = splitter.push(buf.subarray(0, late.bytesRead));
+          if (lines.length) yield lines;
+          continue;
+        }
         const rest = splitter.end();
         if (rest.length) yield rest;
         await handle.close();
